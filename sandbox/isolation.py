@@ -1,0 +1,161 @@
+"""Worker start-up: namespaces, mounts and the prepared Landlock/seccomp policies, with a layer report.
+
+Runs once per worker process (started with an empty environment). Each layer is tried and recorded as
+"ok" or the reason it failed, so the pool can refuse to run untrusted code when one is missing and the
+caller did not opt out. Layers: ns_mount, ns_net, ns_ipc, ns_uts, ns_pid, scratch (size- and
+inode-limited tmpfs on /tmp), hide_root (/root behind a tmpfs, the Python install bound back read-only),
+uid (an unprivileged uid as root; zero capabilities in a user namespace otherwise), rlimits,
+no_new_privs, landlock, seccomp.
+What this module does NOT do: per-job work (worker.py), or cgroups (not usable on these hosts).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import sysconfig
+
+from . import kernel
+
+LAYERS = ("ns_mount", "ns_net", "ns_ipc", "ns_uts", "ns_pid", "scratch", "hide_root", "uid", "rlimits",
+          "no_new_privs", "landlock", "seccomp")
+SCRATCH = "/tmp"
+WORKDIR = "/tmp/job"
+SYSTEM_READ_ONLY = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/usr/share/zoneinfo",
+                    "/etc/localtime", "/etc/ld.so.cache")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+
+
+def python_dirs() -> list[str]:
+    """The directories the interpreter reads from: prefixes, stdlib, site-packages (minimal set)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths |= {v for k, v in sysconfig.get_paths().items() if k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths = {os.path.realpath(p) for p in paths if p and os.path.isdir(p)}
+    return sorted(p for p in paths if not any(p != q and p.startswith(q + "/") for q in paths))
+
+
+def enter_namespaces(disabled: set[str], layers: dict) -> bool:
+    """unshare the namespaces (plus a user namespace when not root); True when a pid namespace was made."""
+    rootless = os.geteuid() != 0
+    wanted = {n: f for n, f in kernel.NAMESPACE_FLAGS.items() if "ns_" + n not in disabled}
+    base = kernel.CLONE_NEWUSER if rootless else 0
+    try:
+        kernel.unshare(base | sum(wanted.values()))
+        for n in wanted:
+            layers["ns_" + n] = "ok"
+    except OSError:
+        if rootless:
+            for n in wanted:
+                layers["ns_" + n] = "needs root or user namespaces"
+            return False
+        for n, flag in wanted.items():
+            try:
+                kernel.unshare(flag)
+                layers["ns_" + n] = "ok"
+            except OSError as e:
+                layers["ns_" + n] = str(e)
+    if rootless:
+        uid, gid = os.getuid(), os.getgid()
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    return layers.get("ns_pid") == "ok"
+
+
+def setup_mounts(cfg: dict, disabled: set[str], layers: dict, job_uid: int | None) -> None:
+    """Private mounts, fresh /proc, scratch tmpfs, hidden /root; records scratch and hide_root."""
+    if layers.get("ns_mount") != "ok":
+        layers["scratch"] = layers["hide_root"] = "needs a mount namespace"
+        os.makedirs(WORKDIR, exist_ok=True)  # pragma: no cover - only without a mount namespace
+        return
+    kernel.mount("none", "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
+    if layers.get("ns_pid") == "ok":
+        kernel.mount("proc", "/proc", "proc", kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)
+    opts = f"size={cfg['scratch_mb']}m,nr_inodes={cfg['scratch_inodes']},mode=755"
+    kernel.mount("tmpfs", SCRATCH, "tmpfs", kernel.MS_NOSUID | kernel.MS_NODEV, opts)
+    layers["scratch"] = "ok"
+    for path in ("/dev/shm", "/var/tmp"):
+        if os.path.isdir(path):
+            kernel.mount("tmpfs", path, "tmpfs", kernel.MS_RDONLY | kernel.MS_NOSUID | kernel.MS_NODEV, "size=4k")
+    if "hide_root" in disabled:
+        layers["hide_root"] = "disabled by caller"
+    else:
+        try:
+            _hide_root()
+            layers["hide_root"] = "ok"
+        except OSError as e:
+            layers["hide_root"] = str(e)
+    os.makedirs(WORKDIR, exist_ok=True)
+    if job_uid is not None:
+        os.chown(WORKDIR, job_uid, job_uid)
+    os.chmod(WORKDIR, 0o700)
+
+
+def _hide_root() -> None:
+    """tmpfs over /root, then bind the Python directories that live under /root back, read-only."""
+    keep = [p for p in python_dirs() if p == "/root" or p.startswith("/root/")]
+    if "/root" in keep:
+        raise OSError(0, "the Python install is /root itself")
+    stages = []
+    for i, p in enumerate(keep):
+        stage = f"{SCRATCH}/.stage{i}"
+        os.makedirs(stage)
+        kernel.mount(p, stage, None, kernel.MS_BIND | kernel.MS_REC)
+        stages.append((stage, p))
+    kernel.mount("tmpfs", "/root", "tmpfs", kernel.MS_NOSUID | kernel.MS_NODEV, "size=1m,mode=755")
+    for stage, p in stages:
+        os.makedirs(p, exist_ok=True)
+        kernel.mount(stage, p, None, kernel.MS_BIND | kernel.MS_REC)
+        kernel.mount("none", p, None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
+        kernel.umount(stage)
+        os.rmdir(stage)
+
+
+def prepare_policies(disabled: set[str], layers: dict):
+    """Build the Landlock ruleset fd and the seccomp filter once; children only enforce them."""
+    ruleset = sfilter = None
+    if "landlock" in disabled:
+        layers["landlock"] = "disabled by caller"
+    else:
+        try:
+            ruleset = kernel.landlock_ruleset(
+                python_dirs() + [p for p in SYSTEM_READ_ONLY if os.path.exists(p)], [SCRATCH], list(DEVICES))
+            layers["landlock"] = f"ok (ABI {kernel.landlock_abi()})"
+        except OSError as e:
+            layers["landlock"] = str(e)
+    if "seccomp" in disabled:
+        layers["seccomp"] = "disabled by caller"
+    else:
+        try:
+            sfilter = kernel.seccomp_filter()
+            layers["seccomp"] = "ok"
+        except Exception as e:  # ImportError/OSError from libseccomp
+            layers["seccomp"] = f"{type(e).__name__}: {e}"
+    if layers.get("ns_uts") == "ok":
+        socket.sethostname("sandbox")
+    return ruleset, sfilter
+
+
+def probe_job(layers: dict, plan: dict) -> tuple[str, list[tuple[str, str]]]:
+    """A job that checks, from inside a child, that each enabled layer holds; (source, [(layer, assert)])."""
+    source = (
+        "import os, socket, ctypes, resource\n"
+        "def blocked(f):\n"
+        "    try:\n        f()\n    except OSError:\n        return True\n    return False\n"
+        "def uid():\n    return os.getuid()\n"
+        "def nnp():\n    return ctypes.CDLL(None).prctl(39, 0, 0, 0, 0)\n"
+        "def nproc():\n    return resource.getrlimit(resource.RLIMIT_NPROC)[0]\n"
+        "def no_socketpair():\n    return blocked(socket.socketpair)\n"
+        "def no_etc():\n    return blocked(lambda: os.listdir('/etc'))\n"
+        "def write_scratch():\n    open('probe', 'w').write('x'); return open('probe').read()\n"
+    )
+    checks = [("scratch", "assert write_scratch() == 'x'"), ("rlimits", f"assert nproc() == {plan['max_procs']}"),
+              ("no_new_privs", "assert nnp() == 1")]
+    if plan["uid"] is not None:
+        checks.append(("uid", f"assert uid() == {plan['uid']}"))
+    if layers.get("landlock", "").startswith("ok"):
+        checks.append(("landlock", "assert no_etc()"))
+    if layers.get("seccomp") == "ok":
+        checks.append(("seccomp", "assert no_socketpair()"))
+    return source, checks
