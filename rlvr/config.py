@@ -1,0 +1,441 @@
+"""Run configuration: one frozen dataclass per stage under one `RunConfig`, loaded strictly from YAML.
+
+Why strict: a typo in a YAML key (`temprature: 0.7`) silently falling back to a default wastes a whole
+run. So every unknown section or key is an error naming the key, the section and the file (with the
+closest known key as a hint), a value of the wrong type is an error (`steps: ten`), enum-like strings
+list their allowed values, and numeric ranges are checked when a section is built.
+
+YAML sections carry the dataclass names (`model`, `data`, `sampler`, `rewards`, `algo`, `learner`,
+`sync`, `run`, `ray`); nesting stops at two levels (`rewards.verifiers` is a list of small mappings).
+Command-line overrides are `section.key=value` strings whose value is parsed as a YAML scalar
+(`run.steps=3`, `sampler.temperature=0.7`, `rewards.verifiers=[{name: math}]`).
+
+What this module does NOT do: resolve model paths or cache folders (`rlvr.model`), check that verifier
+names exist (the `rewards` registry does that when the run builds them), or read data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import string
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+__all__ = [
+    "AlgoConfig", "ConfigError", "DataConfig", "LearnerConfig", "ModelConfig", "RayConfig", "RewardsConfig",
+    "RunConfig", "RunSection", "SamplerConfig", "SyncConfig", "VerifierSpec", "configs_dir", "load_config",
+    "parse_overrides", "resolve_config_path", "save_config",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is invalid; the message names the key and where it came from."""
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+class _Section:
+    """Base of every section: checks field types (coercing int -> float) and then the section's ranges."""
+
+    _name = ""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = _coerce(getattr(self, f.name), hints[f.name], f"{self._name}.{f.name}")
+            object.__setattr__(self, f.name, value)
+        self._check()
+
+    def _check(self) -> None:
+        """Range and consistency checks; raise ConfigError."""
+
+
+@dataclass(frozen=True)
+class VerifierSpec(_Section):
+    """One reward component: a registered verifier `name`, its `weight`, and keyword `options` for it."""
+
+    _name = "rewards.verifiers[]"
+    name: str = "math"
+    weight: float = 1.0
+    options: dict = field(default_factory=dict)
+
+    def _check(self) -> None:
+        _require(bool(self.name), "rewards.verifiers[].name must be a non-empty string")
+        _require(math.isfinite(self.weight), f"rewards.verifiers[{self.name}].weight must be finite")
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Section):
+    _name = "model"
+    path: str = "embedded:smollm2-135m-instruct"
+    cache_dir: str | None = None
+    max_model_len: int = 1024
+
+    def _check(self) -> None:
+        _require(bool(self.path), "model.path must be a non-empty string")
+        _require(self.max_model_len >= 16, "model.max_model_len must be >= 16")
+
+
+@dataclass(frozen=True)
+class DataConfig(_Section):
+    _name = "data"
+    source: Literal["reasoning_gym", "jsonl", "parquet"] = "reasoning_gym"
+    task: str = "basic_arithmetic"
+    task_kwargs: dict = field(default_factory=dict)
+    path: str | None = None
+    train_size: int = 2000
+    eval_size: int = 64
+    seed: int = 0
+    system_prompt: str | None = None
+    prompt_template: str = "{question}"
+    prompts_per_step: int = 8
+
+    def _check(self) -> None:
+        _require(self.train_size >= 1, "data.train_size must be >= 1")
+        _require(self.eval_size >= 0, "data.eval_size must be >= 0")
+        _require(self.prompts_per_step >= 1, "data.prompts_per_step must be >= 1")
+        if self.source == "reasoning_gym":
+            _require(bool(self.task), "data.task must name a reasoning-gym task")
+        else:
+            _require(bool(self.path), f"data.path is required when data.source is {self.source!r}")
+        try:  # other {fields} of a row may appear too; only the syntax and {question} are checked here
+            names = {name for _, name, _, _ in string.Formatter().parse(self.prompt_template) if name}
+        except ValueError as e:
+            raise ConfigError(f"data.prompt_template {self.prompt_template!r} is not a valid template: {e}") from None
+        _require("question" in names, "data.prompt_template must contain {question}")
+
+
+@dataclass(frozen=True)
+class SamplerConfig(_Section):
+    _name = "sampler"
+    num_samplers: int = 1
+    group_size: int = 8
+    max_tokens: int = 128
+    temperature: float = 1.0
+    top_p: float = 1.0
+    dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+    kv_cache_gib: float = 1.0
+    in_process: bool = True
+    eval_temperature: float = 0.0
+
+    def _check(self) -> None:
+        _require(self.num_samplers >= 1, "sampler.num_samplers must be >= 1")
+        _require(self.group_size >= 2, "sampler.group_size must be >= 2 (GRPO compares samples in a group)")
+        _require(self.max_tokens >= 1, "sampler.max_tokens must be >= 1")
+        _require(self.temperature > 0, "sampler.temperature must be > 0 (training samples must differ)")
+        _require(0 < self.top_p <= 1, "sampler.top_p must be in (0, 1]")
+        _require(self.kv_cache_gib > 0, "sampler.kv_cache_gib must be > 0")
+        _require(self.eval_temperature >= 0, "sampler.eval_temperature must be >= 0")
+
+
+@dataclass(frozen=True)
+class RewardsConfig(_Section):
+    _name = "rewards"
+    verifiers: list[VerifierSpec] = field(default_factory=lambda: [VerifierSpec("math")])
+    workers: int = 2
+    timeout_s: float = 10.0
+
+    def _check(self) -> None:
+        _require(len(self.verifiers) >= 1, "rewards.verifiers must list at least one verifier")
+        _require(self.workers >= 1, "rewards.workers must be >= 1")
+        _require(self.timeout_s > 0, "rewards.timeout_s must be > 0")
+
+
+@dataclass(frozen=True)
+class AlgoConfig(_Section):
+    _name = "algo"
+    adv_norm: Literal["std", "none"] = "std"
+    drop_zero_variance: bool = True
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    loss_norm: Literal["token", "sequence", "constant"] = "token"
+    kl: Literal["off", "k1", "k3"] = "off"
+    kl_coef: float = 0.0
+    eps: float = 1e-6
+
+    def _check(self) -> None:
+        _require(0 <= self.clip_low < 1, "algo.clip_low must be in [0, 1)")
+        _require(self.clip_high >= 0, "algo.clip_high must be >= 0")
+        _require(self.kl_coef >= 0, "algo.kl_coef must be >= 0")
+        _require(self.eps > 0, "algo.eps must be > 0")
+        _require(not (self.kl == "off" and self.kl_coef > 0), "algo.kl_coef > 0 needs algo.kl: k1 or k3")
+        _require(not (self.kl != "off" and self.kl_coef == 0),
+                 f"algo.kl is {self.kl!r} but algo.kl_coef is 0: set kl_coef > 0 or kl: off")
+
+
+_ALL_PROJ = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass(frozen=True)
+class LearnerConfig(_Section):
+    _name = "learner"
+    quantize: Literal["nf4", "none"] = "nf4"
+    lora_rank: int = 16
+    lora_alpha: float = 32.0
+    lora_dropout: float = 0.0
+    target_modules: list[str] = field(default_factory=lambda: list(_ALL_PROJ))
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    micro_batch: int = 16
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+
+    def _check(self) -> None:
+        _require(self.lora_rank >= 1, "learner.lora_rank must be >= 1")
+        _require(self.lora_alpha > 0, "learner.lora_alpha must be > 0")
+        _require(0 <= self.lora_dropout < 1, "learner.lora_dropout must be in [0, 1)")
+        _require(len(self.target_modules) >= 1, "learner.target_modules must not be empty")
+        _require(self.lr > 0, "learner.lr must be > 0")
+        _require(self.weight_decay >= 0, "learner.weight_decay must be >= 0")
+        _require(self.grad_clip >= 0, "learner.grad_clip must be >= 0 (0 turns clipping off)")
+        _require(self.micro_batch >= 1, "learner.micro_batch must be >= 1")
+
+
+@dataclass(frozen=True)
+class SyncConfig(_Section):
+    _name = "sync"
+    check: bool = True
+    tolerance: float = 0.05
+    probe_len: int = 32
+
+    def _check(self) -> None:
+        _require(self.tolerance > 0, "sync.tolerance must be > 0")
+        _require(self.probe_len >= 2, "sync.probe_len must be >= 2")
+
+
+@dataclass(frozen=True)
+class RunSection(_Section):
+    _name = "run"
+    steps: int = 30
+    output_dir: str = "runs/math"
+    eval_every: int = 10
+    save_every: int = 1
+    seed: int = 0
+    off_policy: bool = False
+    log_every: int = 1
+
+    def _check(self) -> None:
+        _require(self.steps >= 1, "run.steps must be >= 1")
+        _require(bool(self.output_dir), "run.output_dir must be a non-empty path")
+        _require(self.eval_every >= 0, "run.eval_every must be >= 0 (0 = no periodic eval)")
+        _require(self.save_every >= 0, "run.save_every must be >= 0 (0 = no checkpoints)")
+        _require(self.log_every >= 1, "run.log_every must be >= 1")
+
+
+@dataclass(frozen=True)
+class RayConfig(_Section):
+    _name = "ray"
+    address: str | None = None
+    num_cpus: int | None = None
+
+    def _check(self) -> None:
+        _require(self.num_cpus is None or self.num_cpus >= 1, "ray.num_cpus must be >= 1 or null")
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "model": ModelConfig, "data": DataConfig, "sampler": SamplerConfig, "rewards": RewardsConfig,
+    "algo": AlgoConfig, "learner": LearnerConfig, "sync": SyncConfig, "run": RunSection, "ray": RayConfig,
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The whole run: one field per stage, named like the YAML sections."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    rewards: RewardsConfig = field(default_factory=RewardsConfig)
+    algo: AlgoConfig = field(default_factory=AlgoConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    run: RunSection = field(default_factory=RunSection)
+    ray: RayConfig = field(default_factory=RayConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dicts and lists (YAML/JSON-ready); `load_config` reads the result back unchanged."""
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------------- types
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check `value` against the annotation `tp`; return it, converted where lossless (int -> float)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(value, inner, where)
+    if origin is Literal:
+        _require(value in args, f"{where} must be one of {', '.join(map(repr, args))}; got {value!r}")
+        return value
+    if origin is list:
+        _require(isinstance(value, list | tuple), f"{where} must be a list; got {value!r}")
+        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is VerifierSpec:
+        return _verifier_spec(value, where)
+    if tp is float:
+        if isinstance(value, str):  # PyYAML reads `1e-4` (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"{where} must be a number; got {value!r}") from None
+        _require(isinstance(value, int | float) and not isinstance(value, bool),
+                 f"{where} must be a number; got {value!r}")
+        return float(value)
+    if tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        _require(ok, f"{where} must be an integer; got {value!r}")
+        return value
+    _require(isinstance(value, tp), f"{where} must be a {_type_name(tp)}; got {value!r}")
+    return value
+
+
+def _verifier_spec(value: Any, where: str) -> VerifierSpec:
+    if isinstance(value, VerifierSpec):
+        return value
+    if isinstance(value, str):  # shorthand: `- math`
+        return VerifierSpec(name=value)
+    _require(isinstance(value, Mapping), f"{where} must be a mapping {{name, weight, options}}; got {value!r}")
+    _check_keys(value, VerifierSpec, where)
+    return VerifierSpec(**value)
+
+
+def _known_keys(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _unknown(key: str, known: Iterable[str], where: str, what: str = "key") -> ConfigError:
+    known = list(known)
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+    return ConfigError(f"unknown {what} {key!r} in {where}{hint}")
+
+
+def _check_keys(mapping: Mapping, cls: type, where: str) -> None:
+    known = _known_keys(cls)
+    for key in mapping:
+        if key not in known:
+            raise _unknown(str(key), known, f"section {where!r}")
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+
+def parse_overrides(overrides: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """`["run.steps=3", "sampler.temperature=0.7"]` -> `{"run": {"steps": 3}, "sampler": {...}}`."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in overrides:
+        dotted, sep, raw = item.partition("=")
+        section, dot, key = dotted.strip().partition(".")
+        if not sep or not dot or not section or not key or "." in key:
+            raise ConfigError(f"override {item!r} must look like section.key=value (e.g. run.steps=3)")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({e})") from None
+        out.setdefault(section, {})[key] = value
+    return out
+
+
+def _build(raw: Mapping[str, Any], origin: str) -> RunConfig:
+    sections = {}
+    for name, body in raw.items():
+        if name not in _SECTIONS:
+            raise _unknown(str(name), _SECTIONS, origin, what="section")
+        body = {} if body is None else body
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"section {name!r} in {origin} must be a mapping; got {body!r}")
+        try:
+            _check_keys(body, _SECTIONS[name], name)
+            sections[name] = _SECTIONS[name](**body)
+        except ConfigError as e:
+            raise ConfigError(f"{e} [in {origin}]") from None
+    return RunConfig(**sections)
+
+
+def _merge(raw: dict[str, Any], extra: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    merged = {k: dict(v or {}) for k, v in raw.items()}  # raw already passed _build: sections are mappings
+    for section, values in extra.items():
+        merged.setdefault(section, {}).update(values)
+    return merged
+
+
+def _relative_to(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A relative `data.path` in a config file means relative to that file (so shipped configs work
+    from any working directory); paths given as overrides stay relative to the working directory."""
+    data = raw.get("data")
+    if isinstance(data, Mapping) and isinstance(data.get("path"), str) and not Path(data["path"]).is_absolute():
+        raw["data"] = {**data, "path": str((folder / data["path"]).resolve())}
+    return raw
+
+
+def configs_dir() -> Path:
+    """The `configs/` folder shipped at the repository root."""
+    import rlvr
+
+    return Path(rlvr.__file__).resolve().parents[1] / "configs"
+
+
+def resolve_config_path(name: str | Path) -> Path:
+    """An existing path as is; else `math`, `math.yaml` -> the shipped `configs/math.yaml`."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    stem = path.name if path.suffix in (".yaml", ".yml") else f"{path.name}.yaml"
+    shipped = configs_dir() / stem
+    if len(path.parts) == 1 and shipped.is_file():
+        return shipped
+    available = sorted(p.stem for p in configs_dir().glob("*.yaml"))
+    raise ConfigError(f"config {str(name)!r} not found (shipped configs: {', '.join(available)})")
+
+
+def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> RunConfig:
+    """Read a YAML run config strictly, apply `section.key=value` overrides, return a checked RunConfig.
+
+    `path=None` starts from the defaults. Overrides are checked like the file (and named as
+    command-line overrides in errors).
+    """
+    overrides = list(overrides)
+    raw: dict[str, Any] = {}
+    origin = "defaults"
+    if path is not None:
+        file = resolve_config_path(path)
+        origin = str(file)
+        try:
+            loaded = yaml.safe_load(file.read_text())
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{file} is not valid YAML: {e}") from None
+        if loaded is not None and not isinstance(loaded, Mapping):
+            raise ConfigError(f"{file} must hold a mapping of sections; got {type(loaded).__name__}")
+        raw = _relative_to(dict(loaded or {}), file.parent)
+        _build(raw, origin)  # errors in the file itself name the file alone
+    extra = parse_overrides(overrides)
+    if extra:
+        origin = f"{origin} + command-line overrides {overrides}"
+    return _build(_merge(raw, extra), origin)
+
+
+def save_config(config: RunConfig, path: str | Path) -> Path:
+    """Write the resolved config as YAML (readable by `load_config`), e.g. next to a run's outputs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    return path
