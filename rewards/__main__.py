@@ -1,0 +1,7 @@
+"""`python -m rewards ...`: see `rewards.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""`python -m rewards score|list`: score a JSONL file with any verifier, or list the verifiers.
+
+Input is read and checked in full before anything is scored: a malformed line or a missing field is an
+error naming the file, line and field (exit code 2), and nothing is written. Output goes to a temporary
+file renamed into place at the end, so a partial OUT.jsonl never pretends to be complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from typing import Any
+
+from .base import MissingFieldError
+from .pool import RewardPool
+from .registry import UnknownVerifierError, describe, make
+
+
+class InputError(Exception):
+    """A problem with the input file; the message names file and line."""
+
+
+def _option(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--option expects KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def read_rows(path: str, verifier) -> list[dict[str, Any]]:
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise InputError(f"{path}:{n}: not valid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+            if not isinstance(row.get("completion"), str):
+                raise InputError(f"{path}:{n}: missing field 'completion' (a string)")
+            try:
+                verifier.check_row(row, where=f"{path}:{n}")
+            except MissingFieldError as exc:
+                raise InputError(str(exc)) from None
+            rows.append(row)
+    return rows
+
+
+def _score(args: argparse.Namespace) -> int:
+    verifier = make(args.verifier, **dict(args.option or []))
+    rows = read_rows(args.file, verifier)
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(rows), file=sys.stderr, unit="row", disable=len(rows) < 200 or args.quiet)
+    with RewardPool(workers=args.workers, timeout_s=args.timeout) as pool:
+        scores = pool.submit(verifier, rows, on_item=lambda i, s: bar.update(1)).result()
+    bar.close()
+    lines = []
+    for row, s in zip(rows, scores, strict=True):
+        out = dict(row, reward=None if s is None else s.reward, info=None if s is None else s.info)
+        lines.append(json.dumps(out, ensure_ascii=False, default=str) + "\n")
+    if args.output in (None, "-"):
+        sys.stdout.writelines(lines)
+        return 0
+    folder = os.path.dirname(os.path.abspath(args.output))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rewards-", suffix=".jsonl")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    os.replace(tmp, args.output)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    for row in describe():
+        print(f"{row['name']:16} {row['source']:12} {row['target']}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rewards", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("score", help="score a JSONL file (one object per line: completion + fields)")
+    s.add_argument("file")
+    s.add_argument("--verifier", required=True)
+    s.add_argument("-o", "--output", help="output JSONL (default: stdout)")
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--timeout", type=float, default=10.0, help="seconds per item (hard)")
+    s.add_argument("--option", type=_option, action="append", help="verifier option KEY=VALUE (JSON value)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_score)
+    sub.add_parser("list", help="list verifiers, plugins included").set_defaults(func=_list)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, UnknownVerifierError, OSError, TypeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
