@@ -1,0 +1,111 @@
+"""The run's Ray actors: one learner and a fleet of samplers, created from the config.
+
+Thin on purpose: the work is done by `learner.Learner` and `sampler.Sampler` (plain classes, tested without
+Ray); this module only places them (CPU cores or GPUs, a local or an existing Ray cluster) and moves
+weights between them through the object store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from rlvr.rollout import SamplerFleet
+
+log = logging.getLogger(__name__)
+
+
+def init_ray(address: str | None, num_cpus: int | None) -> None:
+    """Connect to `address` (an existing cluster) or start a local one sized to this machine."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+
+
+@dataclass
+class Actors:
+    learner: Any
+    fleet: SamplerFleet
+    sampler_dtype: str
+
+    @classmethod
+    def start(cls, cfg, job) -> Actors:
+        import ray
+
+        from rlvr.learner import make_learner_actor
+        from rlvr.sampler import make_sampler_actor
+
+        init_ray(cfg.ray.address, cfg.ray.num_cpus)
+        lc, sc = cfg.learner, cfg.sampler
+        learner = make_learner_actor(
+            str(job.model_dir), quantize=lc.quantize, lora_rank=lc.lora_rank, lora_alpha=lc.lora_alpha,
+            lora_dropout=lc.lora_dropout, target_modules=tuple(lc.target_modules), lr=lc.lr,
+            weight_decay=lc.weight_decay, grad_clip=lc.grad_clip, micro_batch=lc.micro_batch, dtype=lc.dtype,
+            seed=cfg.run.seed)
+
+        ncpu = os.cpu_count() or 1
+        # One sampler gets every core (it alternates with the learner on-policy); several get one each.
+        bind = f"0-{ncpu - 1}" if sc.num_samplers == 1 and ncpu > 1 else None
+
+        def make(index: int):
+            return make_sampler_actor(index, str(job.model_dir), dtype=sc.dtype,
+                                      max_model_len=cfg.model.max_model_len, kv_cache_gib=sc.kv_cache_gib,
+                                      seed=cfg.run.seed + index, in_process=sc.in_process, cpu_bind=bind)
+
+        def full_weights() -> bytes:
+            return ray.get(learner.export_weights.remote(dtype=sc.dtype, full=True))
+
+        fleet = SamplerFleet(make, sc.num_samplers, full_weights)
+        return cls(learner=learner, fleet=fleet, sampler_dtype=sc.dtype)
+
+    def train_step(self, samples, **algo) -> dict:
+        import ray
+
+        return ray.get(self.learner.train_step.remote(samples, **algo))
+
+    def push_weights(self, full: bool = False) -> None:
+        """Learner -> object store (once) -> every sampler."""
+        import ray
+
+        blob = ray.get(self.learner.export_weights.remote(dtype=self.sampler_dtype, full=full))
+        ref = ray.put(blob)
+        self.fleet.call_all("load_weights", ref)
+
+    def probe(self, token_ids: list[int]) -> tuple[list[float], list[list[float]]]:
+        import ray
+
+        learner_lp = ray.get(self.learner.logprobs.remote(token_ids))
+        return learner_lp, self.fleet.call_all("probe_logprobs", token_ids)
+
+    def save_learner(self, path: str) -> None:
+        import ray
+
+        ray.get(self.learner.save_checkpoint.remote(path))
+
+    def load_learner(self, path: str) -> None:
+        import ray
+
+        ray.get(self.learner.load_checkpoint.remote(path))
+
+    def save_adapter(self, path: str) -> None:
+        import ray
+
+        ray.get(self.learner.save_adapter.remote(path))
+
+    def close(self) -> None:
+        import ray
+
+        for actor in [self.learner, *self.fleet.actors]:
+            try:
+                ray.kill(actor)
+            except Exception:
+                pass

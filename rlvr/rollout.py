@@ -1,0 +1,128 @@
+"""Rollouts: prompts -> samplers -> completions -> rewards, as one batch the learner can use.
+
+`SamplerFleet` spreads a batch of prompts over several sampler actors and survives an actor's death (it is
+restarted, given the current weights and asked again). `score_groups` turns completions into rewards with the
+`rewards` worker pool. This module does not compute advantages (see `grpo.py`) or touch the learner.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScoredGroup:
+    """One prompt's G completions with their rewards."""
+
+    row: dict
+    prompt: str
+    prompt_ids: list[int]
+    completions: list[Any]  # sampler.Completion: token_ids, logprobs, text, finish_reason
+    rewards: list[float] = field(default_factory=list)
+    components: list[dict] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+def _chunks(items: list, parts: int) -> list[list]:
+    """Split items into `parts` contiguous, nearly equal chunks (some may be empty)."""
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
+class SamplerFleet:
+    """Sampler actors that share each batch; a dead actor is replaced and its prompts generated again.
+
+    `make_actor(index)` creates actor `index`; `weights()` returns the current full weights (safetensors
+    bytes) for a replacement, so it samples from the same policy as the others.
+    """
+
+    def __init__(self, make_actor: Callable[[int], Any], count: int, weights: Callable[[], bytes],
+                 max_restarts: int = 3):
+        self._make_actor = make_actor
+        self._weights = weights
+        self.actors = [make_actor(i) for i in range(count)]
+        self.restarts = 0
+        self.max_restarts = max_restarts
+
+    def submit(self, prompts: list[str], **sampling) -> list[tuple[int, list[str], Any]]:
+        """Start generation on every actor; returns handles to pass to `collect`."""
+        parts = _chunks(prompts, len(self.actors))
+        return [(i, part, self.actors[i].generate.remote(part, **sampling))
+                for i, part in enumerate(parts) if part]
+
+    def collect(self, pending: list[tuple[int, list[str], Any]], **sampling) -> list:
+        """Wait for `submit`'s results in prompt order, regenerating the parts of actors that died."""
+        import ray
+
+        groups: list = []
+        for index, part, ref in pending:
+            while True:
+                try:
+                    groups.extend(ray.get(ref))
+                    break
+                except ray.exceptions.RayActorError as err:
+                    ref = self._restart(index, err).generate.remote(part, **sampling)
+        return groups
+
+    def generate(self, prompts: list[str], **sampling) -> list:
+        return self.collect(self.submit(prompts, **sampling), **sampling)
+
+    def _restart(self, index: int, err: Exception):
+        import ray
+
+        self.restarts += 1
+        if self.restarts > self.max_restarts:
+            raise RuntimeError(f"sampler {index} died {self.restarts} times; giving up") from err
+        log.warning("sampler %d died (%s); restarting it (restart %d)", index, type(err).__name__, self.restarts)
+        try:
+            ray.kill(self.actors[index])
+        except Exception:  # already gone
+            pass
+        actor = self._make_actor(index)
+        ray.get(actor.load_weights.remote(self._weights()))
+        self.actors[index] = actor
+        return actor
+
+    def call_all(self, method: str, *args, **kwargs) -> list:
+        """Run `method` on every actor (e.g. load_weights, probe_logprobs), restarting dead ones once."""
+        import ray
+
+        out = []
+        for i in range(len(self.actors)):
+            try:
+                out.append(ray.get(getattr(self.actors[i], method).remote(*args, **kwargs)))
+            except ray.exceptions.RayActorError as err:
+                actor = self._restart(i, err)
+                out.append(ray.get(getattr(actor, method).remote(*args, **kwargs)))
+        return out
+
+
+def score_groups(groups: list[ScoredGroup], reward: Any, pool: Any) -> None:
+    """Fill each group's rewards from `pool.map(reward, rows)` (the `rewards` worker pool), in place.
+
+    A `None` score (verifier not applicable) counts as 0 with reason "not_applicable".
+    """
+    rows = [{**g.row, "completion": c.text} for g in groups for c in g.completions]
+    t0 = time.perf_counter()
+    scores = pool.map(reward, rows)
+    log.debug("scored %d completions in %.2f s", len(rows), time.perf_counter() - t0)
+    it = iter(scores)
+    for g in groups:
+        g.rewards, g.components, g.reasons = [], [], []
+        for _ in g.completions:
+            s = next(it)
+            g.rewards.append(0.0 if s is None else float(s.reward))
+            info = {} if s is None else dict(s.info)
+            g.components.append(dict(info.get("components", {})))
+            g.reasons.append("not_applicable" if s is None else str(info.get("reason", "")))

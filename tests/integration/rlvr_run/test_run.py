@@ -1,0 +1,114 @@
+"""The main job end to end on CPU: `python -m rlvr.run` with Ray, vLLM, the learner and the rewards pool.
+
+These start real actors (tens of seconds each), so they are `slow`; they still run in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "RAY_AUTH_MODE": "disabled", "HF_HUB_OFFLINE": "1"}
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rlvr.run", *args], capture_output=True, text=True,
+                          timeout=timeout, env=ENV)
+
+
+def step_lines(out: Path) -> list[dict]:
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    return [x for x in lines if "reward_mean" in x]
+
+
+def eval_lines(out: Path) -> list[dict]:
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    return [x for x in lines if "eval_reward" in x]
+
+
+# -- errors come before any expensive start-up ------------------------------------------------------------
+@pytest.mark.parametrize("args, needle", [
+    (("smoke", "run.stepz=3"), "stepz"),
+    (("smoke", "model.path=/nonexistent/model"), "/nonexistent/model"),
+    (("smoke", "sampler.group_size=many"), "group_size"),
+    (("no-such-config",), "no-such-config"),
+])
+def test_user_errors_are_one_clear_message(args, needle, tmp_path):
+    proc = run_cli(*args, f"run.output_dir={tmp_path}", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_unknown_verifier_lists_the_known_ones(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text((HERE / "learn.yaml").read_text().replace("name: length_penalty", "name: lenght_penalty"))
+    proc = run_cli(str(cfg), f"run.output_dir={tmp_path}/out", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "lenght_penalty" in proc.stderr and "length_penalty" in proc.stderr
+
+
+# -- the shipped smoke config ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_smoke_config_runs_the_whole_loop(tmp_path):
+    out = tmp_path / "smoke"
+    proc = run_cli("configs/smoke.yaml", f"run.output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    steps = step_lines(out)
+    assert [s["step"] for s in steps] == [1, 2, 3]
+    for s in steps:
+        assert s["sync_max_diff"] <= 1e-3  # fp32 sampler: the push must be exact up to kernels
+        assert s["tokens_per_s"] > 0 and s["completion_len_mean"] > 0
+    evals = eval_lines(out)
+    assert evals[0]["step"] == 0 and evals[-1]["step"] == 3
+    assert (out / "adapter" / "adapter_config.json").exists()
+    assert (out / "reward_curve.png").stat().st_size > 1000
+    assert (out / "dpo_pairs.jsonl").exists()
+    assert list(out.glob("**/events.out.tfevents.*"))
+    assert (out / "checkpoints" / "LATEST").read_text().strip() == "step-000003"
+
+
+# -- learning: signs, advantages, update and sync together ---------------------------------------------------
+@pytest.mark.slow
+def test_mean_reward_rises_on_a_toy_task(tmp_path):
+    out = tmp_path / "learn"
+    proc = run_cli(str(HERE / "learn.yaml"), f"run.output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    rewards = [s["reward_mean"] for s in step_lines(out)]
+    assert len(rewards) == 10
+    first, last = sum(rewards[:2]) / 2, sum(rewards[-2:]) / 2
+    assert last > first + 0.15, rewards
+
+
+# -- resume after SIGKILL loses at most one step ----------------------------------------------------------
+@pytest.mark.slow
+def test_resume_after_sigkill(tmp_path):
+    out = tmp_path / "resume"
+    args = [sys.executable, "-m", "rlvr.run", str(HERE / "learn.yaml"), f"run.output_dir={out}",
+            "run.steps=6", "run.save_every=1"]
+    proc = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if (out / "metrics.jsonl").exists() and len(step_lines(out)) >= 3:
+            break
+        assert proc.poll() is None, "run ended before it could be killed"
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    logged = len(step_lines(out))
+    saved = int((out / "checkpoints" / "LATEST").read_text().strip().split("-")[1])
+    assert saved >= logged - 1, (saved, logged)
+    done = run_cli(str(HERE / "learn.yaml"), f"run.output_dir={out}", "run.steps=6", "run.save_every=1",
+                   "--resume")
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert [s["step"] for s in step_lines(out)] == [1, 2, 3, 4, 5, 6]
