@@ -1,0 +1,308 @@
+"""The GRPO learner: one QLoRA policy, one optimizer step per batch of scored samples.
+
+`Learner` is a plain class (tested without Ray); `make_learner_actor()` starts it as a Ray actor. One
+`train_step` is one AdamW step over the LoRA parameters, with gradient accumulation over micro-batches:
+each micro-batch's loss is weighted by its share of the batch (tokens for "token" normalisation,
+sequences otherwise), so the update does not depend on `micro_batch` when `rlvr.grpo.policy_loss`
+normalises per micro-batch the way its `loss_norm` says.
+
+The policy's log-probabilities are recomputed for every sampled token; the behaviour (old) log-probs
+come from the sampler, or are the detached current ones (on-policy, ratio 1) when a sample has none.
+Reference log-probs for the KL term come from the same model with the adapter switched off: no second
+copy of the base model.
+
+What it does not do: compute advantages or the loss (rlvr.grpo), talk to samplers (rlvr.sync), choose
+learning-rate schedules (the driver may call `set_lr`), or truncate sequences (the sampler's job).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from rlvr.policy import (
+    DEFAULT_TARGETS,
+    dense_weights,
+    load_policy,
+    pack_batch,
+    resolve_device,
+    token_logprobs,
+    torch_dtype,
+)
+
+__all__ = ["Learner", "TrainSample", "make_learner_actor"]
+
+
+@dataclass(frozen=True)
+class TrainSample:
+    """One scored completion: token ids as the sampler saw them, its advantage, the sampler's logprobs."""
+
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    advantage: float
+    old_logprobs: list[float] | None = None
+
+
+class Learner:
+    """A LoRA (optionally nf4 QLoRA) causal LM trained with the GRPO loss from `rlvr.grpo`."""
+
+    def __init__(
+        self,
+        model_dir: str,
+        *,
+        quantize: str = "nf4",
+        lora_rank: int = 16,
+        lora_alpha: float = 32,
+        lora_dropout: float = 0.0,
+        target_modules: tuple[str, ...] = DEFAULT_TARGETS,
+        lr: float = 1e-4,
+        weight_decay: float = 0.0,
+        grad_clip: float | None = 1.0,
+        micro_batch: int = 16,
+        dtype: str = "float32",
+        seed: int = 0,
+        device: str = "auto",
+        num_threads: int | None = None,
+    ):
+        if micro_batch < 1:
+            raise ValueError("micro_batch must be >= 1")
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        self.device = resolve_device(device)
+        self.micro_batch = micro_batch
+        self.grad_clip = grad_clip
+        self.step = 0
+        # What a checkpoint must agree with to be loadable into this learner.
+        self.identity = {
+            "quantize": quantize, "lora_rank": lora_rank, "lora_alpha": lora_alpha,
+            "target_modules": sorted(target_modules), "dtype": dtype,
+        }
+        _seed_all(seed)
+        self.model = load_policy(
+            model_dir, quantize=quantize, lora_rank=lora_rank, lora_alpha=lora_alpha,
+            lora_dropout=lora_dropout, target_modules=tuple(target_modules),
+            dtype=torch_dtype(dtype), device=self.device,
+        )
+        self.model.train()
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+
+    # ---- training -------------------------------------------------------------------------------
+    def train_step(
+        self,
+        samples: list[TrainSample],
+        *,
+        clip_low: float = 0.2,
+        clip_high: float = 0.28,
+        loss_norm: str = "token",
+        max_len: int | None = None,
+        kl: str = "off",
+        kl_coef: float = 0.0,
+    ) -> dict[str, float]:
+        """One optimizer step on `samples`; returns floats: loss, kl, clip_frac, grad_norm, tokens, seconds,
+        the other stats of `policy_loss` (batch-weighted), `logp_diff` (mean |sampler - learner|
+        logprob per token) when the samples carry sampler logprobs, and `nonfinite_grad` = 1 when the
+        gradient was NaN/inf and the update was skipped."""
+        from rlvr.grpo import policy_loss
+
+        start = time.perf_counter()
+        _validate(samples)
+        max_len = max_len or max(len(s.completion_ids) for s in samples)
+        loss_args = dict(
+            clip_low=clip_low, clip_high=clip_high, loss_norm=loss_norm, max_len=max_len, kl=kl, kl_coef=kl_coef
+        )
+        total_tokens = sum(len(s.completion_ids) for s in samples)
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        sums: dict[str, float] = defaultdict(float)
+        for chunk in self._micro_batches(samples):
+            share = (
+                sum(len(s.completion_ids) for s in chunk) / total_tokens
+                if loss_norm == "token" else len(chunk) / len(samples)
+            )
+            loss, stats, diff = self._micro_step(chunk, share, policy_loss, loss_args)
+            _accumulate(sums, {**stats, "loss": loss}, share)
+            if diff is not None:
+                sums["logp_diff_sum"] += diff[0]
+                sums["logp_diff_tokens"] += diff[1]
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip or float("inf"))
+        if torch.isfinite(grad_norm):
+            self.optimizer.step()
+        else:  # one bad batch must not poison the adapter or Adam's moments; the driver sees the flag
+            sums["nonfinite_grad"] = 1.0
+        self.step += 1
+        return self._step_stats(sums, grad_norm, total_tokens, start)
+
+    def _micro_batches(self, samples: list[TrainSample]) -> list[list[TrainSample]]:
+        """Chunks of `micro_batch` samples, grouped by length so little compute goes to padding."""
+        order = sorted(samples, key=lambda s: len(s.prompt_ids) + len(s.completion_ids))
+        return [order[i : i + self.micro_batch] for i in range(0, len(order), self.micro_batch)]
+
+    def _micro_step(self, chunk, share, policy_loss, loss_args):
+        batch = pack_batch([s.prompt_ids for s in chunk], [s.completion_ids for s in chunk], self.device)
+        mask = batch.completion_mask.float()  # [B, Lc]
+        ref = None
+        if loss_args["kl"] != "off":
+            with torch.no_grad(), self.model.disable_adapter():
+                ref = token_logprobs(self.model, batch)  # [B, Lc]
+        logp = token_logprobs(self.model, batch)  # [B, Lc]
+        old, diff = self._old_logprobs(chunk, logp)  # [B, Lc]
+        adv = torch.tensor([s.advantage for s in chunk], dtype=logp.dtype, device=self.device)  # [B]
+        loss, stats = policy_loss(logp, old, adv, mask, ref_logp=ref, **loss_args)
+        (loss * share).backward()
+        return float(loss.detach()), stats, diff
+
+    def _old_logprobs(self, chunk, logp: torch.Tensor):
+        """Sampler logprobs where given, detached current ones elsewhere; and sum/count of |difference|."""
+        old = logp.detach().clone()  # [B, Lc]
+        diff_sum, diff_tokens = 0.0, 0
+        for i, s in enumerate(chunk):
+            if s.old_logprobs is None:
+                continue
+            n = len(s.completion_ids)
+            given = torch.tensor(s.old_logprobs, dtype=old.dtype, device=old.device)  # [n]
+            diff_sum += float((given - old[i, :n]).abs().sum())
+            diff_tokens += n
+            old[i, :n] = given
+        return old, ((diff_sum, diff_tokens) if diff_tokens else None)
+
+    def _step_stats(self, sums, grad_norm, total_tokens, start) -> dict[str, float]:
+        diff_tokens = sums.pop("logp_diff_tokens", 0.0)
+        diff_sum = sums.pop("logp_diff_sum", 0.0)
+        stats = dict(sums)
+        stats.setdefault("kl", 0.0)
+        stats.setdefault("clip_frac", 0.0)
+        if diff_tokens:
+            stats["logp_diff"] = diff_sum / diff_tokens
+        stats.update(grad_norm=float(grad_norm), tokens=float(total_tokens), step=float(self.step))
+        stats["seconds"] = time.perf_counter() - start
+        return stats
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    # ---- probes and export ----------------------------------------------------------------------
+    def logprobs(self, token_ids: list[int]) -> list[float]:
+        """Log-probability of token t given tokens < t, for t = 1..len-1, under the current policy."""
+        if len(token_ids) < 2:
+            raise ValueError("need at least two tokens")
+        batch = pack_batch([token_ids[:1]], [token_ids[1:]], self.device)
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                return token_logprobs(self.model, batch)[0].tolist()
+        finally:
+            self.model.train()
+
+    def export_weights(self, *, dtype: str = "bfloat16", full: bool = False) -> bytes:
+        """Safetensors bytes of dense HF-named weights: LoRA-targeted modules (base + delta); `full` adds
+        every other parameter, for a sampler's first sync."""
+        from safetensors.torch import save
+
+        return save(dense_weights(self.model, full=full, dtype=torch_dtype(dtype)))
+
+    def save_adapter(self, path: str | os.PathLike) -> None:
+        """peft adapter folder (adapter_config.json + adapter_model.safetensors): loads in peft and vLLM."""
+        self.model.save_pretrained(str(path))
+
+    # ---- checkpoints ----------------------------------------------------------------------------
+    def save_checkpoint(self, path: str | os.PathLike) -> None:
+        """Adapter, optimizer state, step and RNG states, written to a temporary folder then renamed.
+
+        A crash leaves either the previous checkpoint or the new one at `path` (plus, at worst, a stray
+        hidden `.tmp`/`.old` sibling), never a half-written folder.
+        """
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.save_adapter(tmp / "adapter")
+        torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(_rng_states(), tmp / "rng.pt")
+        (tmp / "state.json").write_text(json.dumps({"step": self.step, "identity": self.identity}, indent=1))
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def load_checkpoint(self, path: str | os.PathLike) -> None:
+        """Restore what `save_checkpoint` wrote; refuses a checkpoint of a differently shaped adapter."""
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        state = json.loads((path / "state.json").read_text())
+        if state["identity"] != self.identity:
+            raise ValueError(f"checkpoint {path} was made by {state['identity']}, this learner is {self.identity}")
+        weights = load_file(str(path / "adapter" / "adapter_model.safetensors"), device=str(self.device))
+        result = set_peft_model_state_dict(self.model, weights)
+        if getattr(result, "unexpected_keys", None):
+            raise ValueError(f"unexpected adapter keys in {path}: {result.unexpected_keys[:5]}")
+        self.optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=self.device))
+        _set_rng_states(torch.load(path / "rng.pt", weights_only=False))
+        self.step = int(state["step"])
+
+
+def _validate(samples: list[TrainSample]) -> None:
+    """Refuse a malformed batch before any forward pass, so a bad sample cannot leave half a step."""
+    if not samples:
+        raise ValueError("train_step needs at least one sample")
+    for i, s in enumerate(samples):
+        if not s.prompt_ids or not s.completion_ids:
+            raise ValueError(f"sample {i}: prompt_ids and completion_ids must both be non-empty")
+        if s.old_logprobs is not None and len(s.old_logprobs) != len(s.completion_ids):
+            raise ValueError(
+                f"sample {i}: old_logprobs has {len(s.old_logprobs)} entries for {len(s.completion_ids)} tokens"
+            )
+
+
+def _accumulate(sums: dict[str, float], stats: dict, share: float) -> None:
+    """Batch-level stats from micro-batch ones: maxima stay maxima, the rest are share-weighted means."""
+    for key, value in stats.items():
+        if key.endswith("_max"):
+            sums[key] = max(sums.get(key, float("-inf")), float(value))
+        else:
+            sums[key] += share * float(value)
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _rng_states() -> dict:
+    states = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict) -> None:
+    random.setstate(states["python"])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def make_learner_actor(model_dir: str, *, num_cpus: float = 1, num_gpus: float | None = None, **kwargs):
+    """Start a `Learner` as a Ray actor (Ray must be initialised); `kwargs` go to `Learner`.
+
+    `num_gpus=None` takes one GPU when the cluster has one, else none. A factory rather than a
+    module-level `ray.remote(Learner)` so that importing this module does not import Ray.
+    """
+    import ray
+
+    if num_gpus is None:
+        num_gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    actor_cls = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(Learner)
+    return actor_cls.remote(model_dir, **kwargs)
