@@ -42,30 +42,31 @@ class Actors:
         import ray
 
         from rlvr.learner import make_learner_actor
-        from rlvr.sampler import make_sampler_actor
+        from rlvr.sampler import make_sampler_actor, pick_dtype
 
         init_ray(cfg.ray.address, cfg.ray.num_cpus)
         lc, sc = cfg.learner, cfg.sampler
+        dtype = pick_dtype(sc.dtype)  # "auto" -> this machine's fast dtype; the learner exports in it
+        ncpu = os.cpu_count() or 1
         learner = make_learner_actor(
             str(job.model_dir), quantize=lc.quantize, lora_rank=lc.lora_rank, lora_alpha=lc.lora_alpha,
             lora_dropout=lc.lora_dropout, target_modules=tuple(lc.target_modules), lr=lc.lr,
             weight_decay=lc.weight_decay, grad_clip=lc.grad_clip, micro_batch=lc.micro_batch, dtype=lc.dtype,
-            seed=cfg.run.seed)
+            seed=cfg.run.seed, num_threads=ncpu)  # Ray sets OMP_NUM_THREADS=1 in actors
 
-        ncpu = os.cpu_count() or 1
         # One sampler gets every core (it alternates with the learner on-policy); several get one each.
         bind = f"0-{ncpu - 1}" if sc.num_samplers == 1 and ncpu > 1 else None
 
         def make(index: int):
-            return make_sampler_actor(index, str(job.model_dir), dtype=sc.dtype,
+            return make_sampler_actor(index, str(job.model_dir), dtype=dtype,
                                       max_model_len=cfg.model.max_model_len, kv_cache_gib=sc.kv_cache_gib,
                                       seed=cfg.run.seed + index, in_process=sc.in_process, cpu_bind=bind)
 
         def full_weights() -> bytes:
-            return ray.get(learner.export_weights.remote(dtype=sc.dtype, full=True))
+            return ray.get(learner.export_weights.remote(dtype=dtype, full=True))
 
         fleet = SamplerFleet(make, sc.num_samplers, full_weights)
-        return cls(learner=learner, fleet=fleet, sampler_dtype=sc.dtype)
+        return cls(learner=learner, fleet=fleet, sampler_dtype=dtype)
 
     def train_step(self, samples, **algo) -> dict:
         import ray

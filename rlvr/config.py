@@ -124,7 +124,9 @@ class SamplerConfig(_Section):
     max_tokens: int = 128
     temperature: float = 1.0
     top_p: float = 1.0
-    dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+    # "auto": bf16 where the CPU has native bf16 (AMX / AVX512-BF16) or on a GPU, else fp32 (bf16 is
+    # emulated, ~6-10x slower, on AVX2-only CPUs); see sampler.pick_dtype.
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     kv_cache_gib: float = 1.0
     in_process: bool = True
     eval_temperature: float = 0.0
@@ -206,11 +208,13 @@ class LearnerConfig(_Section):
 class SyncConfig(_Section):
     _name = "sync"
     check: bool = True
-    tolerance: float = 0.05
+    # max |logprob| difference allowed between learner and samplers on the probe; None picks it from the
+    # sampler's dtype (fp32: 1e-3, measured ~1e-5..6e-5; bf16/fp16: 1.0, rounding alone gives ~0.3-0.5).
+    tolerance: float | None = None
     probe_len: int = 32
 
     def _check(self) -> None:
-        _require(self.tolerance > 0, "sync.tolerance must be > 0")
+        _require(self.tolerance is None or self.tolerance > 0, "sync.tolerance must be > 0 (or null for auto)")
         _require(self.probe_len >= 2, "sync.probe_len must be >= 2")
 
 

@@ -223,6 +223,8 @@ def actor_env(index: int, *, in_process: bool = True, kv_cache_gib: float = 1.0,
     env = {
         "VLLM_CPU_OMP_THREADS_BIND": cpu_bind if cpu_bind is not None else str(index % (os.cpu_count() or 1)),
         "VLLM_CPU_KVCACHE_SPACE": str(max(1, round(kv_cache_gib))),
+        # vLLM's INFO lines (one per weight push and prefix-cache reset) drown the run's progress bar.
+        "VLLM_LOGGING_LEVEL": os.environ.get("VLLM_LOGGING_LEVEL", "WARNING"),
         "VLLM_ENABLE_V1_MULTIPROCESSING": "0" if in_process else "1",
     }
     if in_process:

@@ -17,8 +17,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-__all__ = ["SyncMismatchError", "compare_logprobs", "check_sync", "make_probe", "reference_logprobs",
-           "push_and_verify"]
+__all__ = ["SyncMismatchError", "compare_logprobs", "check_sync", "default_tolerance", "make_probe",
+           "reference_logprobs", "push_and_verify"]
+
+# fp32 measured 1e-6 (tiny) .. 6e-5 (SmolLM2); 1e-3 leaves room for kernels while a stale push shows ~0.1-1.
+_TOLERANCE = {"float32": 1e-3, "bfloat16": 1.0, "float16": 1.0}
+
+
+def default_tolerance(dtype: str) -> float:
+    """The sync check's tolerance for samplers running in `dtype` (see the module docstring)."""
+    return _TOLERANCE[dtype]
 
 _PROBE_QUESTION = "What is 12 + 30? Then multiply the result by 3."
 _PROBE_ANSWER = "12 + 30 = 42. Then 42 * 3 = 126. The answer is \\boxed{126}."

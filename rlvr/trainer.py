@@ -19,7 +19,7 @@ from rlvr.actors import Actors
 from rlvr.learner import TrainSample
 from rlvr.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve
 from rlvr.rollout import ScoredGroup, score_groups
-from rlvr.sync import check_sync
+from rlvr.sync import check_sync, default_tolerance
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Trainer:
     def run(self) -> dict:
         cfg = self.cfg
         self._start()
-        pending = self._submit(self.job.stream.next_batch()) if self.step < cfg.run.steps else None
+        pending = self._submit_next() if self.step < cfg.run.steps else None
         from tqdm import tqdm
 
         bar = tqdm(range(self.step, cfg.run.steps), desc="grpo", unit="step", initial=self.step,
@@ -63,7 +63,7 @@ class Trainer:
             groups, gen_s = self._collect(pending)                                    # samplers -> completions
             last = step + 1 >= cfg.run.steps
             if cfg.run.off_policy and not last:                                      # next batch runs meanwhile
-                pending = self._submit(self.job.stream.next_batch())
+                pending = self._submit_next()
             t1 = time.perf_counter()
             score_groups(groups, self.job.reward, self.job.pool)                     # rewards
             reward_s = time.perf_counter() - t1
@@ -73,7 +73,9 @@ class Trainer:
             train = self._train(samples)                                             # learner
             sync = self._sync(step + 1)                                              # weight sync
             if not cfg.run.off_policy and not last:
-                pending = self._submit(self.job.stream.next_batch())
+                pending = self._submit_next()
+            elif last:
+                self._stream_mark = self.job.stream.state()
             self.step = step + 1
             row = self._record(groups, train, sync, dropped, gen_s, reward_s, time.perf_counter() - t0)
             bar.set_postfix(reward=f"{row['reward_mean']:.3f}", kl=f"{row.get('kl', 0.0):.4f}")
@@ -92,6 +94,7 @@ class Trainer:
             log.info("resumed from %s at step %d", ckpt, self.step)
         elif self.resume:
             log.warning("--resume: no checkpoint in %s; starting fresh", self.out)
+        self._stream_mark = self.job.stream.state()
         resume_step = self.step if ckpt is not None else None  # a fresh run starts its files afresh
         self.metrics = MetricsWriter(self.out, resume_step=resume_step)
         self.pairs = DpoPairWriter(self.out, resume_step=resume_step)
@@ -100,7 +103,10 @@ class Trainer:
         if self.step == 0 and self.cfg.run.eval_every >= 0:
             self._evaluate()
 
-    def _submit(self, rows: list[dict]):
+    def _submit_next(self):
+        """Draw the next batch and start generating it; a checkpoint resumes from before this draw."""
+        self._stream_mark = self.job.stream.state()
+        rows = self.job.stream.next_batch()
         prompts = [r["prompt"] for r in rows]
         return rows, self.actors.fleet.submit(prompts, **self._sampling()), time.perf_counter()
 
@@ -132,7 +138,8 @@ class Trainer:
         diff = float("nan")
         if self.cfg.sync.check:
             learner_lp, sampler_lps = self.actors.probe(self.probe)
-            diff = check_sync(step, learner_lp, sampler_lps, self.cfg.sync.tolerance)
+            tol = self.cfg.sync.tolerance or default_tolerance(self.actors.sampler_dtype)
+            diff = check_sync(step, learner_lp, sampler_lps, tol)
         return {"sync_s": sync_s, "sync_max_diff": diff}
 
     def _evaluate(self) -> dict:
@@ -177,7 +184,7 @@ class Trainer:
         return row
 
     def _checkpoint(self) -> None:
-        checkpoint.save(self.out, self.step, {"stream": self.job.stream.state()}, self.actors.save_learner)
+        checkpoint.save(self.out, self.step, {"stream": self._stream_mark}, self.actors.save_learner)
 
     def _finish(self) -> dict:
         final = self._evaluate()

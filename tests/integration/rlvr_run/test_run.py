@@ -51,10 +51,10 @@ def test_user_errors_are_one_clear_message(args, needle, tmp_path):
 
 def test_unknown_verifier_lists_the_known_ones(tmp_path):
     cfg = tmp_path / "bad.yaml"
-    cfg.write_text((HERE / "learn.yaml").read_text().replace("name: length_penalty", "name: lenght_penalty"))
+    cfg.write_text((HERE / "learn.yaml").read_text().replace("name: format,", "name: fromat,"))
     proc = run_cli(str(cfg), f"run.output_dir={tmp_path}/out", timeout=120)
     assert proc.returncode == 2, proc.stderr
-    assert "lenght_penalty" in proc.stderr and "length_penalty" in proc.stderr
+    assert "fromat" in proc.stderr and "length_penalty" in proc.stderr
 
 
 # -- the shipped smoke config ------------------------------------------------------------------------------
@@ -112,3 +112,37 @@ def test_resume_after_sigkill(tmp_path):
                    "--resume")
     assert done.returncode == 0, done.stderr[-4000:]
     assert [s["step"] for s in step_lines(out)] == [1, 2, 3, 4, 5, 6]
+
+
+# -- the sync check stops a run whose samplers kept stale weights -------------------------------------------
+@pytest.mark.slow
+def test_skipped_sync_stops_the_run(tmp_path, monkeypatch):
+    from rlvr.actors import Actors
+    from rlvr.config import load_config
+    from rlvr.run import prepare
+    from rlvr.sync import SyncMismatchError
+    from rlvr.trainer import Trainer
+
+    pushes = []
+    real_push = Actors.push_weights
+
+    def push_once(self, full=False):  # the initial full push happens; every later one is "forgotten"
+        pushes.append(full)
+        if full:
+            real_push(self, full=full)
+
+    monkeypatch.setattr(Actors, "push_weights", push_once)
+    cfg = load_config(HERE / "learn.yaml", [f"run.output_dir={tmp_path}", "run.steps=3"])
+    job = prepare(cfg)
+    trainer = Trainer(cfg, job)
+    try:
+        with pytest.raises(SyncMismatchError) as err:
+            trainer.run()
+    finally:
+        trainer.close()
+        job.pool.close()
+        import ray
+
+        ray.shutdown()
+    assert err.value.step == 1 and err.value.max_diff > err.value.tolerance
+    assert pushes == [True, False]
