@@ -64,12 +64,20 @@ def enter_namespaces(disabled: set[str], layers: dict) -> bool:
 
 
 def setup_mounts(cfg: dict, disabled: set[str], layers: dict, job_uid: int | None) -> None:
-    """Private mounts, fresh /proc, scratch tmpfs, hidden /root; records scratch and hide_root."""
+    """Private mounts, fresh /proc, scratch tmpfs, hidden /root; records scratch and hide_root.
+
+    The scratch tmpfs covers /tmp and the hiding tmpfs covers /root, so what Python needs from under
+    either (a pyenv install under /root, a venv or a checkout under /tmp) is opened first and bound back
+    read-only on top of them.
+    """
     if layers.get("ns_mount") != "ok":
         layers["scratch"] = layers["hide_root"] = "needs a mount namespace"
         os.makedirs(WORKDIR, exist_ok=True)  # pragma: no cover - only without a mount namespace
         return
     kernel.mount("none", "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
+    hide_root = "hide_root" not in disabled
+    covered = (SCRATCH, "/root") if hide_root else (SCRATCH,)
+    keep = _open_dirs([p for p in needed_dirs() if any(p == c or p.startswith(c + "/") for c in covered)])
     if layers.get("ns_pid") == "ok":
         kernel.mount("proc", "/proc", "proc", kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)
     opts = f"size={cfg['scratch_mb']}m,nr_inodes={cfg['scratch_inodes']},mode=755"
@@ -78,38 +86,41 @@ def setup_mounts(cfg: dict, disabled: set[str], layers: dict, job_uid: int | Non
     for path in ("/dev/shm", "/var/tmp"):
         if os.path.isdir(path):
             kernel.mount("tmpfs", path, "tmpfs", kernel.MS_RDONLY | kernel.MS_NOSUID | kernel.MS_NODEV, "size=4k")
-    if "hide_root" in disabled:
+    if not hide_root:
         layers["hide_root"] = "disabled by caller"
     else:
         try:
-            _hide_root()
+            if "/root" in keep:
+                raise OSError(0, "the Python install is /root itself")
+            kernel.mount("tmpfs", "/root", "tmpfs", kernel.MS_NOSUID | kernel.MS_NODEV, "size=1m,mode=755")
             layers["hide_root"] = "ok"
         except OSError as e:
             layers["hide_root"] = str(e)
+    _bind_back(keep)
     os.makedirs(WORKDIR, exist_ok=True)
     if job_uid is not None:
         os.chown(WORKDIR, job_uid, job_uid)
     os.chmod(WORKDIR, 0o700)
 
 
-def _hide_root() -> None:
-    """tmpfs over /root, then bind the Python directories that live under /root back, read-only."""
-    keep = [p for p in python_dirs() if p == "/root" or p.startswith("/root/")]
-    if "/root" in keep:
-        raise OSError(0, "the Python install is /root itself")
-    stages = []
-    for i, p in enumerate(keep):
-        stage = f"{SCRATCH}/.stage{i}"
-        os.makedirs(stage)
-        kernel.mount(p, stage, None, kernel.MS_BIND | kernel.MS_REC)
-        stages.append((stage, p))
-    kernel.mount("tmpfs", "/root", "tmpfs", kernel.MS_NOSUID | kernel.MS_NODEV, "size=1m,mode=755")
-    for stage, p in stages:
-        os.makedirs(p, exist_ok=True)
-        kernel.mount(stage, p, None, kernel.MS_BIND | kernel.MS_REC)
-        kernel.mount("none", p, None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
-        kernel.umount(stage)
-        os.rmdir(stage)
+def needed_dirs() -> list[str]:
+    """Python's directories plus this package's own folder (imported by workers and judges)."""
+    own = os.path.dirname(os.path.realpath(__file__))
+    return sorted(set(python_dirs()) | {own})
+
+
+def _open_dirs(paths: list[str]) -> dict[str, int]:
+    """O_PATH descriptors of `paths`, taken before a tmpfs hides them."""
+    return {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in paths}
+
+
+def _bind_back(fds: dict[str, int]) -> None:
+    """Bind each opened directory back at its own path, read-only, over whatever tmpfs now covers it."""
+    for path, fd in fds.items():
+        os.makedirs(path, exist_ok=True)
+        kernel.mount(f"/proc/self/fd/{fd}", path, None, kernel.MS_BIND | kernel.MS_REC)
+        kernel.mount("none", path, None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
+        os.close(fd)
 
 
 def prepare_policies(disabled: set[str], layers: dict):
