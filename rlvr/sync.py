@@ -14,6 +14,7 @@ check (tolerance ~1) only catches gross failures (wrong or missing tensors), not
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -53,7 +54,8 @@ def compare_logprobs(learner_lp: Sequence[float], sampler_lp: Sequence[float]) -
         raise ValueError(f"probe logprobs differ in length: learner {len(learner_lp)}, sampler {len(sampler_lp)}")
     if not learner_lp:
         raise ValueError("empty probe logprobs")
-    return max(abs(float(a) - float(b)) for a, b in zip(learner_lp, sampler_lp, strict=True))
+    diffs = [abs(float(a) - float(b)) for a, b in zip(learner_lp, sampler_lp, strict=True)]
+    return math.nan if any(math.isnan(d) for d in diffs) else max(diffs)  # max() would skip a NaN
 
 
 def check_sync(step: int, learner_lp: Sequence[float], sampler_lps: Sequence[Sequence[float]],

@@ -112,9 +112,7 @@ class Trainer:
 
     def _collect(self, pending) -> tuple[list[ScoredGroup], float]:
         rows, handles, t0 = pending
-        results = self.actors.fleet.collect(handles, **self._sampling())
-        groups = [ScoredGroup(row=row, prompt=row["prompt"], prompt_ids=list(res.prompt_ids),
-                              completions=list(res.completions)) for row, res in zip(rows, results, strict=True)]
+        groups = _groups(rows, self.actors.fleet.collect(handles, **self._sampling()))
         return groups, time.perf_counter() - t0
 
     def _sampling(self, evaluation: bool = False) -> dict:
@@ -139,6 +137,7 @@ class Trainer:
         if self.cfg.sync.check:
             learner_lp, sampler_lps = self.actors.probe(self.probe)
             tol = self.cfg.sync.tolerance or default_tolerance(self.actors.sampler_dtype)
+            log.debug("probe: learner %s sampler %s", learner_lp[:3], [lp[:3] for lp in sampler_lps])
             diff = check_sync(step, learner_lp, sampler_lps, tol)
         return {"sync_s": sync_s, "sync_max_diff": diff}
 
@@ -146,9 +145,8 @@ class Trainer:
         """Mean reward (pass@1, greedy by default) on the held-out split, overall and per verifier."""
         rows = self.job.eval_rows
         t0 = time.perf_counter()
-        results = self.actors.fleet.generate([r["prompt"] for r in rows], **self._sampling(evaluation=True))
-        groups = [ScoredGroup(row=row, prompt=row["prompt"], prompt_ids=list(res.prompt_ids),
-                              completions=list(res.completions)) for row, res in zip(rows, results, strict=True)]
+        groups = _groups(rows, self.actors.fleet.generate([r["prompt"] for r in rows],
+                                                          **self._sampling(evaluation=True)))
         score_groups(groups, self.job.reward, self.job.pool)
         rewards = [r for g in groups for r in g.rewards]
         out = {"eval_reward": sum(rewards) / max(len(rewards), 1), "eval_s": time.perf_counter() - t0}
@@ -171,7 +169,9 @@ class Trainer:
             **{f"reward_{k}_mean": sum(v) / len(v) for k, v in _components(groups).items()},
             "groups_dropped_frac": dropped, "completion_len_mean": sum(lengths) / len(lengths),
             "completion_len_max": max(lengths), "tokens_per_s": sum(lengths) / gen_s if gen_s else 0.0,
-            "gen_s": gen_s, "reward_s": reward_s, "step_s": step_s, **train, **sync,
+            "gen_s": gen_s, "reward_s": reward_s, "step_s": step_s, **sync,
+            # the learner counts its own optimizer steps (fewer when a batch had nothing to learn from)
+            **{("learner_step" if k == "step" else k): v for k, v in train.items()},
             "sampler_restarts": self.actors.fleet.restarts,
             "reward_failures": sum(r in ("timeout", "worker_died") for g in groups for r in g.reasons),
         }
@@ -199,6 +199,12 @@ class Trainer:
     def close(self) -> None:
         if self.actors is not None:
             self.actors.close()
+
+
+def _groups(rows: list[dict], results: list) -> list[ScoredGroup]:
+    """Pair each data row with the sampler's Group (prompt ids + completions) for it."""
+    return [ScoredGroup(row=row, prompt=row["prompt"], prompt_ids=list(res.prompt_ids),
+                        completions=list(res.completions)) for row, res in zip(rows, results, strict=True)]
 
 
 def _components(groups: list[ScoredGroup]) -> dict[str, list[float]]:

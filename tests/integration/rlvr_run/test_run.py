@@ -146,3 +146,39 @@ def test_skipped_sync_stops_the_run(tmp_path, monkeypatch):
         ray.shutdown()
     assert err.value.step == 1 and err.value.max_diff > err.value.tolerance
     assert pushes == [True, False]
+
+
+# -- a sampler that dies mid-run is replaced and its prompts generated again (one step off-policy) ---------
+@pytest.mark.slow
+def test_dead_sampler_is_restarted_and_run_completes(tmp_path, monkeypatch):
+    import ray
+
+    from rlvr.config import load_config
+    from rlvr.run import prepare
+    from rlvr.trainer import Trainer
+
+    real_train = Trainer._train
+    killed = []
+
+    def train_then_kill(self, samples):  # the next batch is already generating (off-policy): kill its sampler
+        out = real_train(self, samples)
+        if not killed:
+            killed.append(self.actors.fleet.actors[0])
+            ray.kill(self.actors.fleet.actors[0], no_restart=True)
+        return out
+
+    monkeypatch.setattr(Trainer, "_train", train_then_kill)
+    cfg = load_config(HERE / "learn.yaml", [f"run.output_dir={tmp_path}", "run.steps=3", "run.off_policy=true"])
+    job = prepare(cfg)
+    trainer = Trainer(cfg, job)
+    try:
+        final = trainer.run()
+    finally:
+        trainer.close()
+        job.pool.close()
+        ray.shutdown()
+    steps = step_lines(tmp_path)
+    assert [s["step"] for s in steps] == [1, 2, 3]
+    assert steps[-1]["sampler_restarts"] >= 1
+    assert all(s["sync_max_diff"] <= 1e-3 for s in steps)
+    assert final["eval_reward"] >= 0.0

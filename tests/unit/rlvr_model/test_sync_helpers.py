@@ -58,3 +58,9 @@ def test_fused_groups_accepts_whole_layers_and_partial_models():
 def test_fused_groups_refuses_a_split_layer(names, missing):
     with pytest.raises(ValueError, match=missing):
         check_fused_groups(names)
+
+
+def test_nan_anywhere_in_the_probe_is_a_mismatch():
+    assert math.isnan(compare_logprobs([-1.0, -2.0, -3.0], [-1.0, float("nan"), -3.0]))
+    with pytest.raises(SyncMismatchError):
+        check_sync(4, [-1.0, -2.0, -3.0], [[-1.0, float("nan"), -3.0]], tolerance=1.0)

@@ -1,0 +1,11 @@
+"""Benchmarks against the peers a user would pick instead: `python -m rlvr.bench rollout|step|sync`.
+
+- `rollout`: tokens/s of rlvr's vLLM samplers vs Hugging Face `generate` (TRL's path without vLLM);
+- `step`: seconds per GRPO step of rlvr vs TRL's `GRPOTrainer` (CPU, QLoRA, same work);
+- `sync`: seconds to push a policy update to the samplers, and the sync check's logprob difference.
+
+Each writes `results/<name>.json` and a PNG bar chart. Every figure is paired with a peer (or the
+machine's own matmul peak) measured in the same run: these shared machines swing by 30% and more.
+`--quick` runs a tiny model for CI. What this package does NOT do: assert performance targets (the
+JSON carries ratios; `benchmarks/README.md` says what they mean).
+"""
