@@ -176,9 +176,11 @@ def dense_weights(model, *, full: bool = False, dtype: torch.dtype = torch.bfloa
             layer = causal_lm.get_submodule(name)
             base = layer.get_base_layer()
             weight = _dense_weight(base)  # [out, in] fp32
+            if weight.data_ptr() == base.weight.data_ptr():  # an fp32 base: never add into the model itself
+                weight = weight.clone()
             for adapter in layer.active_adapters:
                 if adapter in layer.lora_A:
-                    weight = weight + layer.get_delta_weight(adapter).float()
+                    _add_delta_(weight, layer, adapter)
             out[f"{name}.weight"] = weight
             seen.add(id(base.weight))
             if base.bias is not None:
@@ -187,6 +189,17 @@ def dense_weights(model, *, full: bool = False, dtype: torch.dtype = torch.bfloa
         if full:
             _add_other_params(causal_lm, lora_names, out, seen)
     return {k: v.to(dtype=dtype, device="cpu").contiguous() for k, v in out.items()}
+
+
+def _add_delta_(weight: torch.Tensor, layer, adapter: str) -> None:
+    """weight += B @ A * scaling, in place (one 425 MB model's worth fewer copies per sync than
+    `weight + get_delta_weight()`); peft's own delta for the layouts this shortcut does not cover."""
+    if getattr(layer, "fan_in_fan_out", False) or layer.use_dora.get(adapter, False):
+        weight += layer.get_delta_weight(adapter).float()
+        return
+    a = layer.lora_A[adapter].weight.float()  # [r, in]
+    b = layer.lora_B[adapter].weight.float()  # [out, r]
+    weight.addmm_(b, a, alpha=layer.scaling[adapter])
 
 
 def _add_other_params(causal_lm, lora_names: list[str], out: dict, seen: set[int]) -> None:
