@@ -19,9 +19,8 @@ smoke: setup
 	$(PY) -m rlvr.run configs/smoke.yaml $(ARGS)
 
 ## Lint, then every test (slow ones included).
-test: setup
-	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(ARGS)
+test:
+	bash scripts/test.sh $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
