@@ -85,13 +85,16 @@ class Trainer:
     def _start(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         ckpt = checkpoint.latest(self.out) if self.resume else None
+        t0 = time.perf_counter()
+        n = self.cfg.sampler.num_samplers
+        print(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})", flush=True)
         self.actors = Actors.start(self.cfg, self.job)
         if ckpt is not None:
             state = checkpoint.load_driver_state(ckpt)
             self.actors.load_learner(str(ckpt / "learner"))
             self.step = int(state["step"])
             self.job.stream.load_state(state["stream"])
-            log.info("resumed from %s at step %d", ckpt, self.step)
+            print(f"[rlvr] resumed from {ckpt} at step {self.step}", flush=True)
         elif self.resume:
             log.warning("--resume: no checkpoint in %s; starting fresh", self.out)
         self._stream_mark = self.job.stream.state()
@@ -99,7 +102,8 @@ class Trainer:
         self.metrics = MetricsWriter(self.out, resume_step=resume_step)
         self.pairs = DpoPairWriter(self.out, resume_step=resume_step)
         sync = self._sync(self.step, full=True)
-        log.info("initial sync: %.2f s, probe max |dlogp| %.2e", sync["sync_s"], sync["sync_max_diff"])
+        print(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s "
+              f"(probe max |dlogp| {sync['sync_max_diff']:.1e})", flush=True)
         if self.step == 0 and self.cfg.run.eval_every >= 0:
             self._evaluate()
 
