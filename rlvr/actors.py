@@ -74,11 +74,8 @@ class Actors:
         return ray.get(self.learner.train_step.remote(samples, **algo))
 
     def push_weights(self, full: bool = False) -> None:
-        """Learner -> object store (once) -> every sampler."""
-        import ray
-
-        blob = ray.get(self.learner.export_weights.remote(dtype=self.sampler_dtype, full=full))
-        ref = ray.put(blob)
+        """Learner -> object store (once) -> every sampler; the driver only passes the reference on."""
+        ref = self.learner.export_weights.remote(dtype=self.sampler_dtype, full=full)
         self.fleet.call_all("load_weights", ref)
 
     def probe(self, token_ids: list[int]) -> tuple[list[float], list[list[float]]]:
