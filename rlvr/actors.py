@@ -31,6 +31,14 @@ def init_ray(address: str | None, num_cpus: int | None) -> None:
         ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
 
 
+def cpu_shares(total_cpus: float, num_samplers: int) -> float:
+    """Ray CPU reservation per actor (the learner and each sampler): 1 where they all fit, else an equal
+    share, so that two samplers and a learner still get placed on a 2-core machine instead of waiting
+    forever. Reservations only steer placement; threads are bound per actor (see sampler.actor_env)."""
+    need = 1 + num_samplers
+    return 1.0 if total_cpus >= need else total_cpus / need
+
+
 @dataclass
 class Actors:
     learner: Any
@@ -48,8 +56,9 @@ class Actors:
         lc, sc = cfg.learner, cfg.sampler
         dtype = pick_dtype(sc.dtype)  # "auto" -> this machine's fast dtype; the learner exports in it
         ncpu = os.cpu_count() or 1
+        cpus = cpu_shares(ray.cluster_resources().get("CPU", ncpu), sc.num_samplers)
         learner = make_learner_actor(
-            str(job.model_dir), quantize=lc.quantize, lora_rank=lc.lora_rank, lora_alpha=lc.lora_alpha,
+            str(job.model_dir), num_cpus=cpus, quantize=lc.quantize, lora_rank=lc.lora_rank, lora_alpha=lc.lora_alpha,
             lora_dropout=lc.lora_dropout, target_modules=tuple(lc.target_modules), lr=lc.lr,
             weight_decay=lc.weight_decay, grad_clip=lc.grad_clip, micro_batch=lc.micro_batch, dtype=lc.dtype,
             seed=cfg.run.seed, num_threads=ncpu)  # Ray sets OMP_NUM_THREADS=1 in actors
@@ -60,7 +69,8 @@ class Actors:
         def make(index: int):
             return make_sampler_actor(index, str(job.model_dir), dtype=dtype,
                                       max_model_len=cfg.model.max_model_len, kv_cache_gib=sc.kv_cache_gib,
-                                      seed=cfg.run.seed + index, in_process=sc.in_process, cpu_bind=bind)
+                                      seed=cfg.run.seed + index, in_process=sc.in_process, cpu_bind=bind,
+                                      num_cpus=cpus)
 
         def full_weights() -> bytes:
             return ray.get(learner.export_weights.remote(dtype=dtype, full=True))

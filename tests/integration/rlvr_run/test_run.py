@@ -148,7 +148,7 @@ def test_skipped_sync_stops_the_run(tmp_path, monkeypatch):
     assert pushes == [True, False]
 
 
-# -- a sampler that dies mid-run is replaced and its prompts generated again (one step off-policy) ---------
+# -- two samplers share each batch; one dies mid-run, is replaced and its prompts generated again ----------
 @pytest.mark.slow
 def test_dead_sampler_is_restarted_and_run_completes(tmp_path, monkeypatch):
     import ray
@@ -168,7 +168,8 @@ def test_dead_sampler_is_restarted_and_run_completes(tmp_path, monkeypatch):
         return out
 
     monkeypatch.setattr(Trainer, "_train", train_then_kill)
-    cfg = load_config(HERE / "learn.yaml", [f"run.output_dir={tmp_path}", "run.steps=3", "run.off_policy=true"])
+    cfg = load_config(HERE / "learn.yaml", [f"run.output_dir={tmp_path}", "run.steps=3", "run.off_policy=true",
+                                            "sampler.num_samplers=2"])  # the batch is spread over two
     job = prepare(cfg)
     trainer = Trainer(cfg, job)
     try:
