@@ -1,5 +1,5 @@
 """Tiny models for the learner's integration tests: the project's tiny Llama (untied head, tokenizer) and a
-tied-embedding variant (SmolLM2 ties its embeddings), plus helpers shared by the tests."""
+tied-embedding variant (`tied_dir`, in tests/conftest.py), plus helpers shared by the tests."""
 
 import random
 
@@ -14,20 +14,6 @@ def tiny_dir(tmp_path_factory):
     from rlvr.model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0)
-
-
-@pytest.fixture(scope="session")
-def tied_dir(tmp_path_factory):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         intermediate_size=256, vocab_size=512, tie_word_embeddings=True)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(config)
-    out = tmp_path_factory.mktemp("tied-llama")
-    model.save_pretrained(out)
-    return out
 
 
 @pytest.fixture
