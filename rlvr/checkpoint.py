@@ -64,6 +64,11 @@ def load_driver_state(ckpt: Path) -> dict:
     return state
 
 
+def clear(output_dir: str | Path) -> None:
+    """Remove every checkpoint of `output_dir` (a fresh run must not mix with, or be pruned for, old ones)."""
+    shutil.rmtree(_root(output_dir), ignore_errors=True)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)

@@ -97,6 +97,10 @@ class Trainer:
             print(f"[rlvr] resumed from {ckpt} at step {self.step}", flush=True)
         elif self.resume:
             log.warning("--resume: no checkpoint in %s; starting fresh", self.out)
+        elif checkpoint.latest(self.out) is not None:  # a fresh run replaces the old run's outputs
+            print(f"[rlvr] starting fresh in {self.out}: removing the previous run's checkpoints "
+                  f"(pass --resume to continue it instead)", flush=True)
+            checkpoint.clear(self.out)
         self._stream_mark = self.job.stream.state()
         resume_step = self.step if ckpt is not None else None  # a fresh run starts its files afresh
         self.metrics = MetricsWriter(self.out, resume_step=resume_step)
