@@ -3,14 +3,12 @@
 Greedy output must be sensible and a partial push of the real model's projections must round-trip.
 """
 
-import os
 
 import pytest
 import torch
 from safetensors.torch import save
 
 from rlvr.model import resolve_model
-from rlvr.sampler import Sampler
 from rlvr.sync import SyncMismatchError, check_sync, make_probe, reference_logprobs
 
 pytestmark = pytest.mark.slow
@@ -22,16 +20,8 @@ def folder():
 
 
 @pytest.fixture(scope="module")
-def sampler(folder):
-    saved = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
-    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
-    try:
-        yield Sampler(str(folder), dtype="float32", max_model_len=512, kv_cache_gib=0.25, seed=0)
-    finally:
-        if saved is None:
-            os.environ.pop("VLLM_ENABLE_V1_MULTIPROCESSING", None)
-        else:
-            os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = saved
+def sampler(folder, in_process_sampler):
+    return in_process_sampler(folder)
 
 
 def test_greedy_answer_mentions_56(sampler):

@@ -4,14 +4,12 @@ One engine is shared by the module (start-up is the expensive part). Each push t
 engine's probe logprobs with transformers' logprobs of the same fp32 weights.
 """
 
-import os
 
 import pytest
 import torch
 from safetensors.torch import save
 
 from rlvr.model import build_tiny_model
-from rlvr.sampler import Sampler
 from rlvr.sync import SyncMismatchError, check_sync, make_probe, push_and_verify, reference_logprobs
 
 TOL = 1e-4  # fp32 engine vs fp32 transformers
@@ -24,16 +22,8 @@ def tiny(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def sampler(tiny):
-    saved = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
-    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"  # in-process engine: seconds, not tens, to start
-    try:
-        yield Sampler(str(tiny), dtype="float32", max_model_len=512, kv_cache_gib=0.25, seed=0)
-    finally:
-        if saved is None:
-            os.environ.pop("VLLM_ENABLE_V1_MULTIPROCESSING", None)
-        else:
-            os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = saved
+def sampler(tiny, in_process_sampler):
+    return in_process_sampler(tiny)
 
 
 @pytest.fixture()
