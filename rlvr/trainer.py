@@ -7,9 +7,9 @@ samplers are Ray actors, rewards run in the `rewards` worker pool. It does not v
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -196,12 +196,12 @@ class Trainer:
 
     def _finish(self) -> dict:
         final = self._evaluate()
-        if checkpoint.latest(self.out) is None or not (self.out / "checkpoints" / f"step-{self.step:06d}").exists():
+        if not (self.out / "checkpoints" / f"step-{self.step:06d}").exists():  # the last step not yet saved
             self._checkpoint()
         self.actors.save_adapter(str(self.out / "adapter"))
         self.metrics.close()
         plot_reward_curve(self.out / "metrics.jsonl", self.out / "reward_curve.png")
-        (self.out / "config.resolved.json").write_text(_json(asdict(self.cfg)))
+        (self.out / "config.resolved.json").write_text(json.dumps(self.cfg.to_dict(), indent=2, default=str))
         return final
 
     def close(self) -> None:
@@ -222,9 +222,3 @@ def _components(groups: list[ScoredGroup]) -> dict[str, list[float]]:
             for name, value in comp.items():
                 out.setdefault(name, []).append(float(value))
     return out
-
-
-def _json(obj) -> str:
-    import json
-
-    return json.dumps(obj, indent=2, default=str)
