@@ -26,6 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from rlvr.policy import (
@@ -37,6 +38,7 @@ from rlvr.policy import (
     token_logprobs,
     torch_dtype,
 )
+from rlvr.wire import Packer
 
 __all__ = ["Learner", "TrainSample", "make_learner_actor"]
 
@@ -94,6 +96,7 @@ class Learner:
         self.model.train()
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+        self._packer = Packer()  # one export buffer, reused by every sync (rlvr.wire says why)
 
     # ---- training -------------------------------------------------------------------------------
     def train_step(
@@ -203,12 +206,14 @@ class Learner:
         finally:
             self.model.train()
 
-    def export_weights(self, *, dtype: str = "bfloat16", full: bool = False) -> bytes:
-        """Safetensors bytes of dense HF-named weights: LoRA-targeted modules (base + delta); `full` adds
-        every other parameter, for a sampler's first sync."""
-        from safetensors.torch import save
+    def export_weights(self, *, dtype: str = "bfloat16", full: bool = False) -> np.ndarray:
+        """Safetensors bytes (a uint8 array) of dense HF-named weights: LoRA-targeted modules (base +
+        delta); `full` adds every other parameter, for a sampler's first sync.
 
-        return save(dense_weights(self.model, full=full, dtype=torch_dtype(dtype)))
+        The array is this learner's export buffer, overwritten by the next export: a caller in the same
+        process uses it (or copies it) before exporting again; a Ray caller gets its own copy.
+        """
+        return self._packer.pack(dense_weights(self.model, full=full, dtype=torch_dtype(dtype)))
 
     def save_adapter(self, path: str | os.PathLike) -> None:
         """peft adapter folder (adapter_config.json + adapter_model.safetensors): loads in peft and vLLM."""

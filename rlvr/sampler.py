@@ -20,14 +20,14 @@ the CPU engine; the engine-wide ``seed`` is the only seed.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import struct
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+import numpy as np
 
 __all__ = ["Completion", "Group", "Sampler", "WeightLoaderExtension", "check_fused_groups",
            "make_sampler_actor", "actor_env", "pick_dtype"]
@@ -74,12 +74,16 @@ def check_fused_groups(names) -> None:
 
 
 class WeightLoaderExtension:
-    """Mixed into vLLM's worker (``worker_extension_cls``): receives safetensors bytes, reloads in place."""
+    """Mixed into vLLM's worker (``worker_extension_cls``): receives safetensors bytes, reloads in place.
 
-    def rlvr_reload_weights(self, blob: bytes) -> int:
-        import safetensors.torch
+    The tensors are views into the received buffer (no copy): vLLM's reload copies them into its own
+    parameters and keeps no reference once it returns.
+    """
 
-        tensors = safetensors.torch.load(blob)
+    def rlvr_reload_weights(self, blob) -> int:
+        from rlvr.wire import unpack
+
+        tensors = {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
         self.reload_weights(weights_iterator=iter(tensors.items()))
         return len(tensors)
 
@@ -155,17 +159,19 @@ class Sampler:
         return [Group(prompt_ids=list(o.prompt_token_ids), completions=[_completion(c) for c in o.outputs])
                 for o in outputs]
 
-    def load_weights(self, blob: bytes) -> float:
+    def load_weights(self, blob) -> float:
         """Reload weights in place from safetensors bytes (HF names, possibly partial); returns seconds.
 
-        Names may carry PEFT's ``base_model.model.`` prefix. The prefix cache is reset afterwards, since
-        cached KV blocks were computed with the old weights.
+        `blob`: bytes or a uint8 numpy array (what `Learner.export_weights` returns; Ray hands it over
+        without a copy). Names may carry PEFT's ``base_model.model.`` prefix. The prefix cache is reset
+        afterwards, since cached KV blocks were computed with the old weights.
         """
+        from rlvr.wire import tensor_names
+
         t0 = time.perf_counter()
-        names = _header_names(blob)
-        if any(n.startswith(_PEFT_PREFIX) for n in names):
-            blob, names = _strip_prefix(blob), [n.removeprefix(_PEFT_PREFIX) for n in names]
-        check_fused_groups(names)
+        check_fused_groups([n.removeprefix(_PEFT_PREFIX) for n in tensor_names(blob)])
+        if not isinstance(blob, (bytes, np.ndarray)):  # what vLLM's multi-process engine can encode
+            blob = np.frombuffer(blob, dtype=np.uint8)
         with _quiet_reload():
             self.llm.collective_rpc("rlvr_reload_weights", args=(blob,))
         self.llm.reset_prefix_cache()
@@ -195,19 +201,6 @@ def _completion(c) -> Completion:
     ids = list(c.token_ids)
     lps = [pos[t].logprob for pos, t in zip(c.logprobs or [], ids, strict=False)]
     return Completion(token_ids=ids, logprobs=lps, text=c.text, finish_reason=str(c.finish_reason))
-
-
-def _header_names(blob: bytes) -> list[str]:
-    """The tensor names of safetensors bytes, read from the header (no tensor is materialised)."""
-    (size,) = struct.unpack("<Q", blob[:8])
-    return [k for k in json.loads(blob[8:8 + size]) if k != "__metadata__"]
-
-
-def _strip_prefix(blob: bytes) -> bytes:
-    import safetensors.torch
-
-    tensors = safetensors.torch.load(blob)
-    return safetensors.torch.save({k.removeprefix(_PEFT_PREFIX): v for k, v in tensors.items()})
 
 
 # ------------------------------------------------------------------------------------------------ Ray

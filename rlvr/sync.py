@@ -5,8 +5,8 @@ them with the learner's logprobs of the same sequence. Samplers that silently ke
 skipped push, a dropped fused-layer shard, a dtype mix-up) generate plausible text, so without this
 check a run would train on off-policy samples without anyone noticing; a mismatch stops the run.
 
-What this module does NOT do: export weights from the learner (``rlvr.learner``) or reload them in an
-engine (``rlvr.sampler``). The tolerance is the caller's choice. fp32 samplers against an fp32 learner
+What this module does NOT do: export weights from the learner (``rlvr.learner``), reload them in an
+engine (``rlvr.sampler``), or move them (the trainer's `Actors.push_weights`, the one push path). The tolerance is the caller's choice. fp32 samplers against an fp32 learner
 match to ~1e-6 (tiny model) and 4e-5..6e-5 (SmolLM2-135M, 30 layers), so 1e-4..2e-4 catches any stale
 or partial push. bf16 samplers differ from an fp32 learner by 0.3-0.5 from rounding alone, so their
 check (tolerance ~1) only catches gross failures (wrong or missing tensors), not a skipped small update.
@@ -15,11 +15,10 @@ check (tolerance ~1) only catches gross failures (wrong or missing tensors), not
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 __all__ = ["SyncMismatchError", "compare_logprobs", "check_sync", "default_tolerance", "make_probe",
-           "reference_logprobs", "push_and_verify"]
+           "reference_logprobs"]
 
 # fp32 measured 1e-6 (tiny) .. 6e-5 (SmolLM2); 1e-3 leaves room for kernels while a stale push shows ~0.1-1.
 _TOLERANCE = {"float32": 1e-3, "bfloat16": 1.0, "float16": 1.0}
@@ -103,22 +102,3 @@ def reference_logprobs(model, token_ids: Sequence[int]) -> list[float]:
     lp = logits[:-1].log_softmax(-1).gather(-1, ids[0, 1:, None])[:, 0]  # [L-1]
     return lp.tolist()
 
-
-def push_and_verify(samplers: Sequence, blob: bytes, probe: Sequence[int], learner_lp: Sequence[float], *,
-                    step: int, tolerance: float) -> dict:
-    """Push safetensors bytes to every sampler (plain `Sampler`s or their Ray actors), then `check_sync`.
-
-    Returns {"push_s": slowest push, "sync_s": wall time, "max_diff": worst probe diff}.
-    """
-    t0 = time.perf_counter()
-    if samplers and hasattr(samplers[0].load_weights, "remote"):
-        import ray
-
-        ref = ray.put(blob)  # one copy in the object store for all actors
-        push_s = max(ray.get([s.load_weights.remote(ref) for s in samplers]))
-        sampler_lps = ray.get([s.probe_logprobs.remote(list(probe)) for s in samplers])
-    else:
-        push_s = max(s.load_weights(blob) for s in samplers)
-        sampler_lps = [s.probe_logprobs(list(probe)) for s in samplers]
-    max_diff = check_sync(step, learner_lp, sampler_lps, tolerance)
-    return {"push_s": push_s, "sync_s": time.perf_counter() - t0, "max_diff": max_diff}

@@ -51,3 +51,4 @@ def grads(learner: Learner) -> torch.Tensor:
 @pytest.fixture
 def lora_grads():
     return grads
+

@@ -1,9 +1,15 @@
 """The learner as a Ray actor: the same calls the driver makes, through the object store."""
 
 import pytest
-from safetensors.torch import load
+import safetensors.torch
 
 from rlvr.learner import TrainSample, make_learner_actor
+
+
+def load(blob) -> dict:
+    """An export read by the `safetensors` library itself: the wire format must stay standard."""
+    return safetensors.torch.load(bytes(blob))
+
 
 SEQ = [5, 17, 42, 99, 7, 250, 31, 8, 64, 120, 3, 77]
 

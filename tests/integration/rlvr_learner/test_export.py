@@ -1,10 +1,16 @@
 """Dense export: a plain fp32 HF model loaded with the exported weights scores tokens like the learner."""
 
 import pytest
+import safetensors.torch
 import torch
-from safetensors.torch import load
 
 from rlvr.learner import TrainSample
+
+
+def load(blob) -> dict:
+    """An export read by the `safetensors` library itself: the wire format must stay standard."""
+    return safetensors.torch.load(bytes(blob))
+
 
 SEQ = [5, 17, 42, 99, 7, 250, 31, 8, 64, 120, 3, 77, 400, 12]
 

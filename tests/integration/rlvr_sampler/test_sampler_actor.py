@@ -8,7 +8,7 @@ from safetensors.torch import save
 
 from rlvr.model import build_tiny_model
 from rlvr.sampler import actor_env, make_sampler_actor
-from rlvr.sync import SyncMismatchError, make_probe, push_and_verify, reference_logprobs
+from rlvr.sync import SyncMismatchError, check_sync, make_probe, reference_logprobs
 
 
 def test_actor_env_binds_each_sampler_to_its_own_core():
@@ -41,9 +41,14 @@ def test_sampler_actor_generates_and_takes_a_verified_push(tmp_path):
             learner.model.layers[0].mlp.down_proj.weight.mul_(1.5)
         blob = save({"model.layers.0.mlp.down_proj.weight": learner.model.layers[0].mlp.down_proj.weight.clone()})
         learner_lp = reference_logprobs(learner, probe)
+
+        def verified_push(step: int, weights) -> float:
+            ray.get(actor.load_weights.remote(weights))
+            return check_sync(step, learner_lp, [ray.get(actor.probe_logprobs.remote(probe))], tolerance=1e-4)
+
         with pytest.raises(SyncMismatchError):  # not pushed yet
-            push_and_verify([actor], save({}), probe, learner_lp, step=0, tolerance=1e-4)
-        assert push_and_verify([actor], blob, probe, learner_lp, step=1, tolerance=1e-4)["max_diff"] < 1e-4
+            verified_push(0, save({}))
+        assert verified_push(1, blob) < 1e-4
         ray.kill(actor)
     finally:
         if started:
