@@ -2,8 +2,9 @@
 
 The peer is what TRL uses without vLLM: `model.generate` in fp32 (bf16 is ~5x slower in HF on these
 CPUs), all prompts in one left-padded batch with `num_return_sequences=G`, sampling at temperature 1.
-rlvr is measured in its configured dtype (bf16 by default) and in fp32 as a like-for-like line; with
-`--samplers 2` through two Ray sampler actors (`SamplerFleet`), each pinned to its own core.
+rlvr is measured in its configured dtype (`auto`: bf16 where the CPU has native bf16) and in fp32 as a
+like-for-like line; with `--samplers 2` through two Ray sampler actors (`SamplerFleet`), each pinned to
+its own core.
 
 Counted: generated tokens only, up to and including EOS. Start-up (process start, imports, engine or
 model load, one short warm-up generation) is reported apart and excluded from tokens/s. Each contender
@@ -81,10 +82,11 @@ def run(args) -> dict:
 
 def _dtypes(args) -> list[str]:
     from rlvr.config import SamplerConfig
+    from rlvr.sampler import pick_dtype
 
     if args.dtypes:
         return [d.strip() for d in args.dtypes.split(",") if d.strip()]
-    default = SamplerConfig().dtype
+    default = pick_dtype(SamplerConfig().dtype)  # "auto" -> this machine's dtype, so fp32 is not run twice
     return [default] if args.quick else list(dict.fromkeys([default, "float32"]))
 
 

@@ -1,10 +1,11 @@
 """Weight sync: seconds to push a policy update from the learner to the samplers, and the sync check.
 
 The learner exports the LoRA-touched modules as dense safetensors bytes (nf4 base dequantized + LoRA
-delta, in the sampler's dtype) and the sampler reloads them in place; then the sync check compares the
-sampler's logprobs of a fixed probe with the learner's. `--rig inprocess` (default) times that with the
-plain classes in one process; `--rig ray` takes `rlvr.run`'s route (`rlvr.actors.Actors.push_weights`:
-learner actor -> driver -> object store -> sampler actor), which adds the copies between processes.
+delta, in the sampler's dtype; `rlvr.wire`) and the sampler reloads them in place; then the sync check
+compares the sampler's logprobs of a fixed probe with the learner's. `--rig inprocess` (default) times
+that with the plain classes in one process; `--rig ray` takes `rlvr.run`'s route
+(`rlvr.actors.Actors.push_weights`: learner actor -> object store -> sampler actor, the driver passing
+only the reference), which adds one copy into the object store.
 
 Each update is preceded by a real GRPO `train_step` on completions the sampler just generated (with
 alternating +-1 advantages, so the step moves the policy even when rewards are all equal). Before each

@@ -31,11 +31,12 @@ def _bench(tmp_path, name: str, *extra: str) -> dict:
 def test_rollout_quick(tmp_path):
     data = _bench(tmp_path, "rollout")
     from rlvr.config import SamplerConfig
+    from rlvr.sampler import pick_dtype
 
     by = {c["name"]: c for c in data["contenders"]}
     assert len(by) == 2 and by["hf_generate"]["dtype"] == "float32"
     rlvr = next(c for name, c in by.items() if name.startswith("rlvr_"))
-    assert rlvr["dtype"] == SamplerConfig().dtype  # quick mode measures rlvr's configured dtype
+    assert rlvr["dtype"] == pick_dtype(SamplerConfig().dtype)  # quick mode: rlvr's configured dtype, resolved
     n_seq = data["prompts"] * data["group"]
     for c in by.values():
         assert c["sequences"] == n_seq
