@@ -4,7 +4,7 @@
   bound to every core; the learner uses every thread). No Ray: a step runs generation and training one
   after the other, so separate processes add only start-up and copies.
 - `RayRig`: a learner actor and a sampler actor, as `rlvr.actors.Actors` places them for `rlvr.run`;
-  weights go learner -> driver -> object store -> sampler.
+  weights go learner -> object store -> sampler, the driver passing only the reference.
 
 Both expose: generate, train_step, push (timed export + load), probe (max |logprob diff| of a fixed
 sequence between learner and sampler), close. What this module does NOT do: time whole steps or decide
@@ -13,31 +13,13 @@ what to measure (the benchmark modules do).
 
 from __future__ import annotations
 
-import math
 import os
 import time
 
-from rlvr.bench.common import cpu_flags
+from rlvr.sync import compare_logprobs
 
 LEARNER = {"quantize": "nf4", "lora_rank": 16, "lora_alpha": 32, "micro_batch": 16, "dtype": "float32",
            "target_modules": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")}
-
-
-def best_sampler_dtype() -> str:
-    """bf16 where the CPU has native bf16 matmuls (AMX / AVX512-BF16), else fp32: without them vLLM's
-    CPU backend falls back to an emulated bf16 linear that is several times slower than fp32."""
-    flags = cpu_flags()
-    return "bfloat16" if any(f.startswith(("amx_bf16", "avx512_bf16")) for f in flags) else "float32"
-
-
-def max_abs_diff(learner_lp, sampler_lp) -> float:
-    """Max |difference| of two probe logprob lists; NaN if either side has a NaN (Python's `max` would
-    silently skip a NaN that is not the first element)."""
-    from rlvr.sync import compare_logprobs
-
-    if any(math.isnan(x) for x in [*learner_lp, *sampler_lp]):
-        return float("nan")
-    return compare_logprobs(learner_lp, sampler_lp)
 
 
 def make_rig(kind: str, model_dir: str, *, dtype: str, lr: float, seed: int):
@@ -74,7 +56,7 @@ class InProcessRig:
         return {"sync_s": t2 - t0, "export_s": t1 - t0, "load_s": t2 - t1, "bytes": len(blob)}
 
     def probe(self, token_ids: list[int]) -> float:
-        return max_abs_diff(self.learner.logprobs(token_ids), self.sampler.probe_logprobs(token_ids))
+        return compare_logprobs(self.learner.logprobs(token_ids), self.sampler.probe_logprobs(token_ids))
 
     def close(self) -> None:
         pass
@@ -118,7 +100,7 @@ class RayRig:
     def probe(self, token_ids: list[int]) -> float:
         learner_lp, sampler_lp = self.ray.get([self.learner.logprobs.remote(token_ids),
                                                self.sampler.probe_logprobs.remote(token_ids)])
-        return max_abs_diff(learner_lp, sampler_lp)
+        return compare_logprobs(learner_lp, sampler_lp)
 
     def close(self) -> None:
         self.ray.shutdown()

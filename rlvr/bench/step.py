@@ -23,7 +23,7 @@ import tempfile
 import time
 
 from rlvr.bench import common
-from rlvr.bench.rig import LEARNER, best_sampler_dtype
+from rlvr.bench.rig import LEARNER
 from rlvr.bench.workers import run_worker, worker_entry
 
 MODULE = "rlvr.bench.step"
@@ -42,19 +42,20 @@ def add_arguments(p) -> None:
     p.add_argument("--only", choices=("rlvr", "trl"), default=None, help="run one side only (no ratio)")
     p.add_argument("--rig", choices=("inprocess", "ray"), default="inprocess",
                    help="rlvr side: plain classes in one process, or learner and sampler Ray actors")
-    p.add_argument("--dtype", default=None, help="rlvr sampler dtype (default: bf16 if the CPU has native bf16)")
+    p.add_argument("--dtype", default=None, help="rlvr sampler dtype (default: rlvr's `auto`, bf16 only with native bf16)")
     p.add_argument("--seed", type=int, default=0)
 
 
 def run(args) -> dict:
     from rlvr.model import resolve_model
+    from rlvr.sampler import pick_dtype
 
     model = args.model or (common.QUICK_MODEL if args.quick else common.DEFAULT_MODEL)
     spec = {"model_dir": str(resolve_model(model)), "prompts": args.prompts or (2 if args.quick else 16),
             "group": args.group or (4 if args.quick else 8),
             "max_tokens": args.max_tokens or (16 if args.quick else 64),
             "steps": args.steps or (1 if args.quick else 2), "warmup": args.warmup, "seed": args.seed,
-            "rig": args.rig, "dtype": args.dtype or best_sampler_dtype()}
+            "rig": args.rig, "dtype": args.dtype or pick_dtype("auto")}
     machine = common.machine_info()
     sides = []
     for kind in ("rlvr", "trl"):

@@ -29,7 +29,7 @@ def add_arguments(p) -> None:
     p.add_argument("--updates", type=int, default=None, help="timed policy updates (default 3; --quick 2)")
     p.add_argument("--rig", choices=("inprocess", "ray"), default="inprocess",
                    help="plain Learner and Sampler in one process, or Ray actors (rlvr.run's route)")
-    p.add_argument("--dtype", default=None, help="sampler dtype (default: bf16 if the CPU has native bf16)")
+    p.add_argument("--dtype", default=None, help="sampler dtype (default: rlvr's `auto`, bf16 only with native bf16)")
     p.add_argument("--tolerance", type=float, default=None, help="sync check tolerance (default: rlvr's for the dtype)")
     p.add_argument("--lr", type=float, default=1e-3, help="learner lr for the updates (visible policy moves)")
     p.add_argument("--seed", type=int, default=0)
@@ -38,15 +38,16 @@ def add_arguments(p) -> None:
 def run(args) -> dict:
     from transformers import AutoTokenizer
 
-    from rlvr.bench.rig import best_sampler_dtype, make_rig
+    from rlvr.bench.rig import make_rig
     from rlvr.config import SyncConfig
     from rlvr.model import resolve_model
-    from rlvr.sync import make_probe
+    from rlvr.sampler import pick_dtype
+    from rlvr.sync import default_tolerance, make_probe
 
     model = args.model or (common.QUICK_MODEL if args.quick else common.DEFAULT_MODEL)
     updates = args.updates or (2 if args.quick else 3)
-    dtype = args.dtype or best_sampler_dtype()
-    tolerance = args.tolerance or SyncConfig().tolerance or _default_tolerance(dtype)
+    dtype = args.dtype or pick_dtype("auto")
+    tolerance = args.tolerance or SyncConfig().tolerance or default_tolerance(dtype)
     machine = common.machine_info()
     model_dir = str(resolve_model(model))
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -68,14 +69,6 @@ def run(args) -> dict:
     finally:
         rig.close()
     return _report(args, machine, model, dtype, tolerance, startup, first, rows, len(probe))
-
-
-def _default_tolerance(dtype: str) -> float:
-    """rlvr's tolerance for the sampler dtype (`rlvr.sync.default_tolerance`, when that module has it)."""
-    import rlvr.sync
-
-    auto = getattr(rlvr.sync, "default_tolerance", None)
-    return auto(dtype) if auto else (1e-3 if dtype == "float32" else 1.0)
 
 
 def _update(rig, prompts: list[str], max_tokens: int) -> float:
