@@ -72,8 +72,9 @@ class Actors:
                                       seed=cfg.run.seed + index, in_process=sc.in_process, cpu_bind=bind,
                                       num_cpus=cpus)
 
-        def full_weights() -> bytes:
-            return ray.get(learner.export_weights.remote(dtype=dtype, full=True))
+        def full_weights():
+            """A reference to a fresh full export: a restarted sampler reads it from the object store."""
+            return learner.export_weights.remote(dtype=dtype, full=True)
 
         fleet = SamplerFleet(make, sc.num_samplers, full_weights)
         return cls(learner=learner, fleet=fleet, sampler_dtype=dtype)
@@ -91,8 +92,9 @@ class Actors:
     def probe(self, token_ids: list[int]) -> tuple[list[float], list[list[float]]]:
         import ray
 
-        learner_lp = ray.get(self.learner.logprobs.remote(token_ids))
-        return learner_lp, self.fleet.call_all("probe_logprobs", token_ids)
+        learner_ref = self.learner.logprobs.remote(token_ids)  # runs while the samplers probe
+        sampler_lps = self.fleet.call_all("probe_logprobs", token_ids)
+        return ray.get(learner_ref), sampler_lps
 
     def save_learner(self, path: str) -> None:
         import ray

@@ -44,10 +44,10 @@ class SamplerFleet:
     """Sampler actors that share each batch; a dead actor is replaced and its prompts generated again.
 
     `make_actor(index)` creates actor `index`; `weights()` returns the current full weights (safetensors
-    bytes) for a replacement, so it samples from the same policy as the others.
+    bytes, or a Ray reference to them) for a replacement, so it samples from the same policy as the others.
     """
 
-    def __init__(self, make_actor: Callable[[int], Any], count: int, weights: Callable[[], bytes],
+    def __init__(self, make_actor: Callable[[int], Any], count: int, weights: Callable[[], Any],
                  max_restarts: int = 3):
         self._make_actor = make_actor
         self._weights = weights
@@ -95,13 +95,15 @@ class SamplerFleet:
         return actor
 
     def call_all(self, method: str, *args, **kwargs) -> list:
-        """Run `method` on every actor (e.g. load_weights, probe_logprobs), restarting dead ones once."""
+        """Run `method` on every actor at once (e.g. load_weights, probe_logprobs), results in actor order;
+        a dead actor is restarted once and asked again."""
         import ray
 
+        refs = [getattr(actor, method).remote(*args, **kwargs) for actor in self.actors]
         out = []
-        for i in range(len(self.actors)):
+        for i, ref in enumerate(refs):
             try:
-                out.append(ray.get(getattr(self.actors[i], method).remote(*args, **kwargs)))
+                out.append(ray.get(ref))
             except ray.exceptions.RayActorError as err:
                 actor = self._restart(i, err)
                 out.append(ray.get(getattr(actor, method).remote(*args, **kwargs)))
