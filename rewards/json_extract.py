@@ -1,23 +1,48 @@
-"""Pull exactly one JSON value out of model text (fenced or bare, prose around it allowed).
+"""Strict JSON out of model text: RFC 8259 values, the answer region outside `<think>`, and a bracket scan
+that finds every JSON-looking span so that nothing hides beside the value that is graded.
 
-Shared by `json_schema` and `tool_call`. Strict JSON only: a Python dict literal (single quotes, True/None)
-is not JSON. Bounded work: the text is capped, nesting depth is measured by a linear scan before decoding
-(a nesting bomb is refused in microseconds), and at most `MAX_TRIES` start positions are tried.
-It does not repair JSON.
+Shared by `json_schema` and `tool_call`. What it guarantees:
+- **Strict values** (`loads_strict`): RFC 8259 only. No NaN/Infinity, no number that overflows to infinity,
+  no duplicate key anywhere (a verifier and a consumer must never read different values), no Python or
+  JavaScript literals, no comments, no trailing commas.
+- **The answer region** (`answer_region`): text inside `<think>...</think>` is reasoning, not the answer; an
+  orphan `</think>` (chat templates that open the think block in the prompt) makes everything before it
+  reasoning; an unclosed `<think>` makes everything after it reasoning. Removed parts leave a NUL in their
+  place, so no JSON value can be stitched together across a think block.
+- **Every span seen** (`scan`): one linear, string-aware pass lists each top-level `{...}`/`[...]` span as a
+  decoded value, a broken span, an unclosed span, or a stray closing bracket. Callers decide what prose may
+  hold; the decoder never keeps "the one object that decodes" out of broken text around it.
+- **Exactly one value** (`extract_json`): the policy of the `json_schema` verifier, written out in
+  `rewards/README.md` ("Grading policy").
+- Bounded work: the text is capped at `MAX_CHARS`; nesting deeper than `max_nesting` is refused while
+  scanning, before any decoder recurses.
+
+It does not repair JSON, and it does not look inside strings for JSON (a value whose string holds `<think>`
+is cut at that tag, a documented limit).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["extract_json", "JsonExtractError", "max_depth"]
+__all__ = ["extract_json", "JsonExtractError", "max_depth", "loads_strict", "answer_region", "scan", "Span",
+           "json_fences", "MAX_CHARS"]
 
 MAX_CHARS = 200_000
-MAX_TRIES = 200
-_FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)```", re.S)
-_DECODER = json.JSONDecoder()
+_JSON_TAGS = ("", "json", "JSON")
+_FENCE_OPEN = re.compile(r"```[ \t]*([\w+.-]*)[ \t]*\r?\n")
+_THINK = re.compile(r"<think>.*?</think>", re.S)
+_PROSE_STOP = re.compile(r"[\[\]{}]")
+_SPAN_STOP = re.compile(r'["\[\]{}]')
+_STRING_STOP = re.compile(r'["\\]')
+# A broken span that looks like JSON rather than prose: a quoted key, or a bracket opening a JSON value.
+_JSONISH = re.compile(r"""["'][^"'\n]{0,200}["']\s*:|^[\[{]\s*(?:["'{\[\d-]|true\b|false\b|null\b)""")
+_GLUE_BEFORE = re.compile(r'(?:["\d\]}]|true|false|null)\s*,\s*$')
+_VALUE_START = re.compile(r'\s*(?:$|["{\[\d-]|true\b|false\b|null\b)')
 
 
 class JsonExtractError(ValueError):
@@ -26,6 +51,71 @@ class JsonExtractError(ValueError):
     def __init__(self, reason: str, detail: str = "") -> None:
         self.reason, self.detail = reason, detail
         super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class _Refused(Exception):
+    """Raised from inside the decoder's hooks (not a ValueError, so the decoder cannot swallow it)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason, self.detail = reason, detail
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _Refused("duplicate_key", f"key {dup[:80]!r} appears twice")
+    return out
+
+
+def _constant(name: str) -> Any:
+    raise _Refused("non_finite_number", f"{name} is not JSON")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused("non_finite_number", f"{text[:40]} overflows to infinity")
+    return value
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
+
+
+def loads_strict(text: str) -> Any:
+    """One RFC 8259 value spanning all of `text` (JSON whitespace around it allowed), else JsonExtractError
+    with reason "duplicate_key", "non_finite_number" or "invalid_json".
+
+    >>> loads_strict(' {"a": [1, 2.5, null]} ')
+    {'a': [1, 2.5, None]}
+    >>> loads_strict('{"a": 1, "a": 2}')
+    Traceback (most recent call last):
+    ...
+    rewards.json_extract.JsonExtractError: duplicate_key: key 'a' appears twice
+    """
+    try:
+        return _STRICT.decode(text)
+    except _Refused as exc:
+        raise JsonExtractError(exc.reason, exc.detail) from None
+    except RecursionError:
+        raise JsonExtractError("too_deep", "the decoder ran out of stack") from None
+    except ValueError as exc:  # JSONDecodeError, and int() past its digit limit
+        raise JsonExtractError("invalid_json", str(exc)[:200]) from None
+
+
+def answer_region(text: str) -> str:
+    """`text` without its reasoning: think blocks become NUL, so JSON cannot span them.
+
+    >>> answer_region("<think>{draft}</think> final")
+    '\\x00 final'
+    >>> answer_region("reasoning</think>final"), answer_region("final<think>unfinished")
+    ('final', 'final')
+    """
+    text = _THINK.sub("\0", text)
+    if "</think>" in text:
+        text = text.rsplit("</think>", 1)[1]
+    return text.split("<think>", 1)[0]
 
 
 def max_depth(text: str) -> int:
@@ -50,52 +140,152 @@ def max_depth(text: str) -> int:
     return best
 
 
-def _values(text: str) -> list[tuple[Any, int, int]]:
-    """Decodable JSON objects/arrays found left to right, non-overlapping: (value, start, end)."""
-    found, pos, tries = [], 0, 0
-    while tries < MAX_TRIES:
-        starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i >= 0]
-        if not starts:
-            break
-        i = min(starts)
-        tries += 1
-        try:
-            value, end = _DECODER.raw_decode(text, i)
-        except (ValueError, RecursionError):
+@dataclass(frozen=True)
+class Span:
+    """A top-level bracket span of a text: kind is "value" (decoded strictly), "broken" (balanced but not
+    strict JSON; `reason` says why), "open" (never closed) or "stray" (a closing bracket with no opener)."""
+
+    kind: str
+    start: int
+    end: int
+    value: Any = None
+    reason: str = ""
+    detail: str = ""
+
+    def jsonish(self, text: str) -> bool:
+        """Does this broken or open span look like JSON (a quoted key, a JSON value after the bracket)?"""
+        body = text[self.start:self.end]
+        return self.kind == "stray" or self.reason in ("duplicate_key", "non_finite_number") \
+            or bool(_JSONISH.search(body))
+
+
+def _close(text: str, i: int, max_nesting: int) -> int:
+    """End (exclusive) of the span opened at text[i], or -1 when it never closes. String-aware."""
+    depth, pos = 0, i
+    while True:
+        m = _SPAN_STOP.search(text, pos)
+        if m is None:
+            return -1
+        c, pos = m.group(), m.end()
+        if c == '"':
+            while True:
+                s = _STRING_STOP.search(text, pos)
+                if s is None:
+                    return -1
+                pos = s.end() + (1 if s.group() == "\\" else 0)
+                if s.group() == '"':
+                    break
+        elif c in "[{":
+            depth += 1
+            if depth > max_nesting:
+                raise JsonExtractError("too_deep", f"nesting deeper than {max_nesting}")
+        else:
+            depth -= 1
+            if depth == 0:
+                return pos
+
+
+def scan(text: str, max_nesting: int = 64) -> list[Span]:
+    """Every top-level bracket span of `text`, left to right (linear time).
+
+    >>> [(s.kind, s.value) for s in scan('see {name} then {"a": 1} ]')]
+    [('broken', None), ('value', {'a': 1}), ('stray', None)]
+    """
+    spans, pos = [], 0
+    while (m := _PROSE_STOP.search(text, pos)) is not None:
+        i = m.start()
+        if m.group() in "]}":
+            spans.append(Span("stray", i, i + 1))
             pos = i + 1
             continue
-        found.append((value, i, end))
+        end = _close(text, i, max_nesting)
+        if end < 0:
+            spans.append(Span("open", i, len(text)))
+            break
+        try:
+            spans.append(Span("value", i, end, loads_strict(text[i:end])))
+        except JsonExtractError as exc:
+            spans.append(Span("broken", i, end, reason=exc.reason, detail=exc.detail))
         pos = end
-    return found
+    return spans
 
 
-def extract_json(text: str, max_nesting: int = 64) -> Any:
-    """The one JSON value in `text`, or JsonExtractError(reason) with reason in
-    {"too_long", "too_deep", "no_json", "several_values", "invalid_json"}.
+def json_fences(text: str) -> list[tuple[int, int, int, int]]:
+    """Closed ``` fences tagged json/JSON or untagged: (fence start, body start, body end, fence end)."""
+    out, pos = [], 0
+    while (m := _FENCE_OPEN.search(text, pos)) is not None:
+        close = text.find("```", m.end())
+        if close < 0:
+            break
+        if m.group(1) in _JSON_TAGS:
+            out.append((m.start(), m.end(), close, close + 3))
+        pos = close + 3
+    return out
+
+
+def _check_prose(before: str, after: str, max_nesting: int) -> None:
+    """Text around the one value may be prose, never JSON: no second value, no broken or unclosed JSON, no
+    stray bracket, no comma or key that glues the value into a larger structure."""
+    for part in (before, after):
+        if part.strip():
+            try:
+                loads_strict(part)
+                raise JsonExtractError("several_values", "a second JSON value beside the first")
+            except JsonExtractError as exc:
+                if exc.reason != "invalid_json":
+                    raise
+        for span in scan(part, max_nesting):
+            if span.kind == "value":
+                raise JsonExtractError("several_values", "another JSON value beside the answer")
+            if span.jsonish(part):
+                raise JsonExtractError("invalid_json", f"{span.kind} JSON beside the value: "
+                                       f"{part[span.start:span.start + 60]!r}")
+    tail, head = after.lstrip(), before
+    if (tail[:1] in (",", ":") and _VALUE_START.match(tail, 1)) or _GLUE_BEFORE.search(head):
+        raise JsonExtractError("invalid_json", "the value is glued into a larger structure")
+
+
+def extract_json(text: str, max_nesting: int = 64, allow_prose: bool = True) -> Any:
+    """The one JSON value in the answer region of `text`, or JsonExtractError(reason) with reason in
+    {"too_long", "too_deep", "no_json", "several_values", "invalid_json", "duplicate_key",
+    "non_finite_number"}. See the grading policy in rewards/README.md.
 
     >>> extract_json('Here you go: {"a": [1, 2]} hope it helps')
     {'a': [1, 2]}
+    >>> extract_json('{"a": 1}}')
+    Traceback (most recent call last):
+    ...
+    rewards.json_extract.JsonExtractError: invalid_json: stray JSON beside the value: '}'
     """
     if len(text) > MAX_CHARS:
         raise JsonExtractError("too_long", f"{len(text)} chars > {MAX_CHARS}")
-    fences = _FENCE.findall(text)
+    region = answer_region(text)
+    if max_depth(region) > max_nesting:
+        raise JsonExtractError("too_deep", f"nesting deeper than {max_nesting}")
+    if not region.strip():
+        raise JsonExtractError("no_json", "nothing outside <think>" if text.strip() else "empty completion")
+    try:
+        return loads_strict(region)
+    except JsonExtractError as exc:
+        if exc.reason != "invalid_json":
+            raise
+    fences = json_fences(region)
     if len(fences) > 1:
         raise JsonExtractError("several_values", f"{len(fences)} fenced blocks")
-    body = fences[0] if fences else text
-    if max_depth(body) > max_nesting:
-        raise JsonExtractError("too_deep", f"nesting deeper than {max_nesting}")
-    stripped = body.strip()
-    try:
-        return json.loads(stripped)
-    except (ValueError, RecursionError):
-        pass
-    values = _values(body)
-    if not values:
-        bad = "{" in body or "[" in body
-        raise JsonExtractError("invalid_json" if bad else "no_json")
-    if len(values) > 1:
-        raise JsonExtractError("several_values", f"{len(values)} top-level JSON values")
-    value, start, end = values[0]
-    if fences and (body[:start].strip() or body[end:].strip()):
-        raise JsonExtractError("invalid_json", "extra text inside the fenced block")
+    if fences:
+        start, body_start, body_end, end = fences[0]
+        value = loads_strict(region[body_start:body_end])
+    else:
+        values = [s for s in scan(region, max_nesting) if s.kind == "value"]
+        if len(values) > 1:
+            raise JsonExtractError("several_values", f"{len(values)} top-level JSON values")
+        if not values:
+            bad = [s for s in scan(region, max_nesting) if s.jsonish(region)]
+            if bad and bad[0].reason in ("duplicate_key", "non_finite_number"):
+                raise JsonExtractError(bad[0].reason, bad[0].detail)
+            raise JsonExtractError("invalid_json" if bad else "no_json", bad[0].detail if bad else "")
+        start, end, value = values[0].start, values[0].end, values[0].value
+    if not allow_prose and (region[:start].strip() or region[end:].strip()):
+        raise JsonExtractError("invalid_json", "text around the JSON value (allow_prose=False)")
+    _check_prose(region[:start], region[end:], max_nesting)
     return value
