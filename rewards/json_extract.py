@@ -5,10 +5,11 @@ Shared by `json_schema` and `tool_call`. What it guarantees:
 - **Strict values** (`loads_strict`): RFC 8259 only. No NaN/Infinity, no number that overflows to infinity,
   no duplicate key anywhere (a verifier and a consumer must never read different values), no Python or
   JavaScript literals, no comments, no trailing commas.
-- **The answer region** (`answer_region`): text inside `<think>...</think>` is reasoning, not the answer; an
-  orphan `</think>` (chat templates that open the think block in the prompt) makes everything before it
-  reasoning; an unclosed `<think>` makes everything after it reasoning. Removed parts leave a NUL in their
-  place, so no JSON value can be stitched together across a think block.
+- **The answer region** (`answer_region`): the leading think block is reasoning, not the answer: from its
+  `<think>` (or from the start, for chat templates that open it in the prompt) to the first `</think>`; an
+  unclosed `<think>` makes everything after it reasoning. Everything else is the answer, a later think block
+  included (a tool runtime reads all text after the first `</think>`). The removed block leaves a NUL in its
+  place, so no JSON value can be stitched together across it.
 - **Every span seen** (`scan`): one linear, string-aware pass lists each top-level `{...}`/`[...]` span as a
   decoded value, a broken span, an unclosed span, or a stray closing bracket. Callers decide what prose may
   hold; the decoder never keeps "the one object that decodes" out of broken text around it.
@@ -35,7 +36,6 @@ __all__ = ["extract_json", "JsonExtractError", "max_depth", "loads_strict", "ans
 MAX_CHARS = 200_000
 _JSON_TAGS = ("", "json", "JSON")
 _FENCE_OPEN = re.compile(r"```[ \t]*([\w+.-]*)[ \t]*\r?\n")
-_THINK = re.compile(r"<think>.*?</think>", re.S)
 _PROSE_STOP = re.compile(r"[\[\]{}]")
 _SPAN_STOP = re.compile(r'["\[\]{}]')
 _STRING_STOP = re.compile(r'["\\]')
@@ -105,17 +105,23 @@ def loads_strict(text: str) -> Any:
 
 
 def answer_region(text: str) -> str:
-    """`text` without its reasoning: think blocks become NUL, so JSON cannot span them.
+    """`text` without its reasoning: the first think block (from its `<think>`, or from the start when the
+    template opened it in the prompt, to the first `</think>`) or an unclosed `<think>` and all after it.
+    Text before the block stays (joined to the rest by a NUL, so no JSON value spans the gap), and so does a
+    later think block: tool runtimes read everything after the first `</think>`, so the verifier must too.
 
-    >>> answer_region("<think>{draft}</think> final")
-    '\\x00 final'
-    >>> answer_region("reasoning</think>final"), answer_region("final<think>unfinished")
-    ('final', 'final')
+    >>> answer_region("<think>{draft}</think> final"), answer_region("reasoning</think>final")
+    (' final', 'final')
+    >>> answer_region("a<think>b</think>c<think>d</think>e"), answer_region("final<think>unfinished")
+    ('a\\x00c<think>d</think>e', 'final')
     """
-    text = _THINK.sub("\0", text)
-    if "</think>" in text:
-        text = text.rsplit("</think>", 1)[1]
-    return text.split("<think>", 1)[0]
+    close = text.find("</think>")
+    if close < 0:
+        start = text.find("<think>")
+        return text if start < 0 else text[:start]
+    start = text.rfind("<think>", 0, close)
+    head, tail = (text[:start] if start >= 0 else ""), text[close + len("</think>"):]
+    return head + "\0" + tail if head.strip() else tail
 
 
 def max_depth(text: str) -> int:

@@ -1,8 +1,8 @@
 """The `tool_call` verifier: did the completion make exactly the expected tool calls, and nothing else?
 
 Every call in the answer is seen (grading policy table in `rewards/README.md`, "tool_call"):
-- The answer region is the text outside `<think>` (`json_extract.answer_region`): drafts in reasoning are
-  neither paid nor punished.
+- The answer region is the text outside the leading think block (`json_extract.answer_region`): drafts in
+  reasoning are neither paid nor punished; a later think block is answer text, as a tool runtime reads it.
 - Hermes/Qwen `<tool_call>...</tool_call>` blocks (a final block may lack its closing tag, as vLLM's Hermes
   parser allows): the block holds exactly one strict JSON value, a call or a non-empty list of calls, as a
   tool runtime's `json.loads` would need. An empty block, prose, a fence or garbage inside a block refuses.
