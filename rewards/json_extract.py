@@ -27,21 +27,23 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["extract_json", "JsonExtractError", "max_depth", "loads_strict", "answer_region", "scan", "Span",
            "json_fences", "MAX_CHARS"]
 
 MAX_CHARS = 200_000
+MAX_DECODES = 2_000  # JSON-looking spans decoded per text; more is refused (bounded work), never skipped
 _JSON_TAGS = ("", "json", "JSON")
 _FENCE_OPEN = re.compile(r"```[ \t]*([\w+.-]*)[ \t]*\r?\n")
 _PROSE_STOP = re.compile(r"[\[\]{}]")
+_STRAYS = re.compile(r"[\]}]+")
 _SPAN_STOP = re.compile(r'["\[\]{}]')
 _STRING_STOP = re.compile(r'["\\]')
 # A broken span that looks like JSON rather than prose: a quoted key, or a bracket opening a JSON value.
 _JSONISH = re.compile(r"""["'][^"'\n]{0,200}["']\s*:|^[\[{]\s*(?:["'{\[\d-]|true\b|false\b|null\b)""")
 _GLUE_BEFORE = re.compile(r'(?:["\d\]}]|true|false|null)\s*,\s*$')
+_CAN_START = re.compile(r'\{\s*["}]|\[\s*(?:["{\[\]\d-]|true|false|null|NaN|Infinity)')
 _VALUE_START = re.compile(r'\s*(?:$|["{\[\d-]|true\b|false\b|null\b)')
 
 
@@ -146,17 +148,16 @@ def max_depth(text: str) -> int:
     return best
 
 
-@dataclass(frozen=True)
 class Span:
     """A top-level bracket span of a text: kind is "value" (decoded strictly), "broken" (balanced but not
     strict JSON; `reason` says why), "open" (never closed) or "stray" (a closing bracket with no opener)."""
 
-    kind: str
-    start: int
-    end: int
-    value: Any = None
-    reason: str = ""
-    detail: str = ""
+    __slots__ = ("kind", "start", "end", "value", "reason", "detail")
+
+    def __init__(self, kind: str, start: int, end: int, value: Any = None, reason: str = "",
+                 detail: str = "") -> None:
+        self.kind, self.start, self.end = kind, start, end
+        self.value, self.reason, self.detail = value, reason, detail
 
     def jsonish(self, text: str) -> bool:
         """Does this broken or open span look like JSON (a quoted key, a JSON value after the bracket)?"""
@@ -191,39 +192,50 @@ def _close(text: str, i: int, max_nesting: int) -> int:
                 return pos
 
 
-def scan(text: str, max_nesting: int = 64) -> list[Span]:
-    """Every top-level bracket span of `text`, left to right (linear time).
+def scan(text: str, max_nesting: int = 64, max_values: int = 0) -> list[Span]:
+    """Every top-level bracket span of `text`, left to right (linear time); stops early once `max_values`
+    (if > 0) values are found. More than `MAX_DECODES` JSON-looking spans raise "too_long".
 
     >>> [(s.kind, s.value) for s in scan('see {name} then {"a": 1} ]')]
     [('broken', None), ('value', {'a': 1}), ('stray', None)]
     """
-    spans, pos = [], 0
-    while (m := _PROSE_STOP.search(text, pos)) is not None:
+    spans, pos, decodes, values = [], 0, 0, 0
+    while (m := _PROSE_STOP.search(text, pos)) is not None and (not max_values or values < max_values):
         i = m.start()
         if m.group() in "]}":
-            spans.append(Span("stray", i, i + 1))
-            pos = i + 1
+            run = _STRAYS.match(text, i).end()  # a run of closers is one span
+            spans.append(Span("stray", i, run))
+            pos = run
             continue
         end = _close(text, i, max_nesting)
         if end < 0:
             spans.append(Span("open", i, len(text)))
             break
-        try:
-            spans.append(Span("value", i, end, loads_strict(text[i:end])))
-        except JsonExtractError as exc:
-            spans.append(Span("broken", i, end, reason=exc.reason, detail=exc.detail))
+        if not _CAN_START.match(text, i):  # "[a]", "{name}": prose, no need to run the decoder
+            spans.append(Span("broken", i, end, reason="invalid_json"))
+        else:
+            decodes += 1
+            if decodes > MAX_DECODES:
+                raise JsonExtractError("too_long", f"more than {MAX_DECODES} JSON-looking spans")
+            try:
+                spans.append(Span("value", i, end, loads_strict(text[i:end])))
+                values += 1
+            except JsonExtractError as exc:
+                spans.append(Span("broken", i, end, reason=exc.reason, detail=exc.detail))
         pos = end
     return spans
 
 
 def json_fences(text: str) -> list[tuple[int, int, int, int]]:
-    """Closed ``` fences tagged json/JSON or untagged: (fence start, body start, body end, fence end)."""
+    """Closed ``` fences tagged json/JSON, or untagged with a body that opens an object or array:
+    (fence start, body start, body end, fence end). Other fences are prose."""
     out, pos = [], 0
     while (m := _FENCE_OPEN.search(text, pos)) is not None:
         close = text.find("```", m.end())
         if close < 0:
             break
-        if m.group(1) in _JSON_TAGS:
+        tag, body = m.group(1), text[m.end():close].lstrip()
+        if tag in _JSON_TAGS and (tag or body[:1] in ("{", "[")):
             out.append((m.start(), m.end(), close, close + 3))
         pos = close + 3
     return out
@@ -282,11 +294,12 @@ def extract_json(text: str, max_nesting: int = 64, allow_prose: bool = True) -> 
         start, body_start, body_end, end = fences[0]
         value = loads_strict(region[body_start:body_end])
     else:
-        values = [s for s in scan(region, max_nesting) if s.kind == "value"]
+        spans = scan(region, max_nesting, max_values=2)
+        values = [s for s in spans if s.kind == "value"]
         if len(values) > 1:
             raise JsonExtractError("several_values", f"{len(values)} top-level JSON values")
         if not values:
-            bad = [s for s in scan(region, max_nesting) if s.jsonish(region)]
+            bad = [s for s in spans if s.kind != "value" and s.jsonish(region)]
             if bad and bad[0].reason in ("duplicate_key", "non_finite_number"):
                 raise JsonExtractError(bad[0].reason, bad[0].detail)
             raise JsonExtractError("invalid_json" if bad else "no_json", bad[0].detail if bad else "")

@@ -135,7 +135,10 @@ def _call_shaped(value: Any, tool_names: frozenset[str] | None) -> bool:
 def _prose_calls(text: str, tool_names: frozenset[str] | None) -> list[dict[str, Any]]:
     """Calls found in text outside `<tool_call>` blocks: every call-shaped JSON span (fenced or bare)."""
     calls: list[dict[str, Any]] = []
-    spans = scan(text)
+    try:
+        spans = scan(text)
+    except JsonExtractError as exc:  # a nesting bomb in prose
+        raise _Bad(exc.reason, exc.detail) from None
     for k, span in enumerate(spans):
         body = text[span.start:span.end]
         if span.kind == "value" and _call_shaped(span.value, tool_names):

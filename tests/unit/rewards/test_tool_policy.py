@@ -100,6 +100,10 @@ POLICY = [
     ("T11", tc(A), [A, DEL], 0.0, "missing_call"),
     ("T12", "It is 3 o'clock.", [], 1.0, "no_call_expected"),
     ("T12", "The sum is 3.", [A], 0.0, "no_tool_call"),
+    ("T13", '{"a": 1} ' * 2001, [], 0.0, "too_long"),
+    ("T13", "[" * 65 + "]" * 65, [], 0.0, "too_deep"),
+    ("T13", "x" * 200_001, [], 0.0, "too_long"),
+    ("T13", "[a] " * 3000 + tc(A), [A], 1.0, "match"),
 ]
 
 
