@@ -241,17 +241,21 @@ def json_fences(text: str) -> list[tuple[int, int, int, int]]:
     return out
 
 
+def _is_json(text: str) -> bool:
+    """Is `text` one JSON value? (NaN and duplicate keys count: they are a second value too, only broken.)"""
+    try:
+        loads_strict(text)
+    except JsonExtractError as exc:
+        return exc.reason != "invalid_json"
+    return True
+
+
 def _check_prose(before: str, after: str, max_nesting: int) -> None:
     """Text around the one value may be prose, never JSON: no second value, no broken or unclosed JSON, no
     stray bracket, no comma or key that glues the value into a larger structure."""
     for part in (before, after):
-        if part.strip():
-            try:
-                loads_strict(part)
-                raise JsonExtractError("several_values", "a second JSON value beside the first")
-            except JsonExtractError as exc:
-                if exc.reason != "invalid_json":
-                    raise
+        if part.strip() and _is_json(part):
+            raise JsonExtractError("several_values", "a second JSON value beside the first")
         for span in scan(part, max_nesting):
             if span.kind == "value":
                 raise JsonExtractError("several_values", "another JSON value beside the answer")

@@ -1,6 +1,8 @@
 """The `json_schema` grading policy, row by row (ids J1.. match the table in rewards/README.md), and the
 ECMA-262 `pattern` semantics."""
 
+import doctest
+import importlib
 import json
 import random
 import re
@@ -171,3 +173,8 @@ def test_ecma_semantics_match_node_on_the_table_and_on_random_patterns():
     assert len(checked) > len(pairs) // 2
     mismatches = [(p, t, js) for p, t, js in checked if search(p, t) is not js]
     assert not mismatches, mismatches[:10]
+
+
+@pytest.mark.parametrize("module", ["rewards.ecma_regex", "rewards.cli"])
+def test_docstring_examples(module):
+    assert doctest.testmod(importlib.import_module(module)).failed == 0
