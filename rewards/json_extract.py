@@ -226,16 +226,30 @@ def scan(text: str, max_nesting: int = 64, max_values: int = 0) -> list[Span]:
     return spans
 
 
+def _fence_close(text: str, body_start: int) -> int:
+    """The ``` that closes a JSON fence: the first one before which the body is one JSON value (a string in
+    the value may hold ```), else the first one; -1 when none. At most 8 are tried."""
+    first = close = text.find("```", body_start)
+    for _ in range(8):
+        if close < 0:
+            break
+        if _is_json(text[body_start:close]):
+            return close
+        close = text.find("```", close + 3)
+    return first
+
+
 def json_fences(text: str) -> list[tuple[int, int, int, int]]:
     """Closed ``` fences tagged json/JSON, or untagged with a body that opens an object or array:
     (fence start, body start, body end, fence end). Other fences are prose."""
     out, pos = [], 0
     while (m := _FENCE_OPEN.search(text, pos)) is not None:
-        close = text.find("```", m.end())
+        tag, first = m.group(1), text[m.end():m.end() + 200].lstrip()[:1]
+        is_json = tag in _JSON_TAGS and (tag or first in ("{", "["))
+        close = _fence_close(text, m.end()) if is_json else text.find("```", m.end())
         if close < 0:
             break
-        tag, body = m.group(1), text[m.end():close].lstrip()
-        if tag in _JSON_TAGS and (tag or body[:1] in ("{", "[")):
+        if is_json:
             out.append((m.start(), m.end(), close, close + 3))
         pos = close + 3
     return out

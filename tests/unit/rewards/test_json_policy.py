@@ -44,6 +44,8 @@ POLICY = [
     ("J5", "```\n" + ANN + "```", PERSON, {}, 1.0, "valid"),
     ("J5", "```json\n" + ANN + "\n}\n```", PERSON, {}, 0.0, "invalid_json"),
     ("J5", "```json\nHere: " + ANN + "\n```", PERSON, {}, 0.0, "invalid_json"),
+    ("J5", '```json\n{"md": "```py"}\n```', {"type": "object"}, {}, 1.0, "valid"),
+    ("J5", "```\nnot json\n```\n```json\n" + ANN + "\n```", PERSON, {}, 1.0, "valid"),
     ("J6", ANN + " " + BOB, PERSON, {}, 0.0, "several_values"),
     ("J6", ANN + '\n"extra"', PERSON, {}, 0.0, "several_values"),
     ("J6", ANN + " 42", PERSON, {}, 0.0, "several_values"),
