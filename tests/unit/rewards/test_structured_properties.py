@@ -85,6 +85,18 @@ def test_any_nan_or_infinity_injection_is_refused(data, value, wrapper):
     assert (s.reward, s.info["reason"]) == (0.0, "non_finite_number"), (text, s.info)
 
 
+CONTAINERS = st.dictionaries(TEXT, VALUES, max_size=4) | st.lists(VALUES, max_size=4)
+HEDGES = ["{} {}", "{}\nOr: {}", "```json\n{}\n```\nAlternatively {}", "{}\n```json\n{}\n```",
+          "```json\n{}\n```\n```\n{}\n```", "Option A: {} Option B: {}", "<think>x</think>{}<think>{}</think>"]
+
+
+@SETTINGS
+@given(st.data(), CONTAINERS, CONTAINERS, st.sampled_from(HEDGES))
+def test_a_second_value_anywhere_is_never_paid(data, first, second, hedge):
+    text = hedge.format(Dumper(data).dump(first), Dumper(data).dump(second))
+    assert make("json_schema").score(text, schema={}).reward == 0.0, text
+
+
 PERSON = {"type": "object", "required": ["name", "age"], "additionalProperties": False,
           "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}}}
 WRONG_PERSON = [  # each refused on its own; garbage without letters cannot build a valid person either
