@@ -144,7 +144,7 @@ def _prose_calls(text: str, tool_names: frozenset[str] | None) -> list[dict[str,
         if span.kind == "value" and _call_shaped(span.value, tool_names):
             calls.extend(_calls_of(span.value))
             later = spans[k + 1] if k + 1 < len(spans) else None
-            if later is not None and later.kind == "stray" and not text[span.end:later.start].strip():
+            if later is not None and later.kind == "stray" and not text[span.end:later.start].strip(" \t\r\n,"):
                 raise _Bad("invalid_json", f"stray {text[later.start]!r} right after a call")
         elif span.kind in ("broken", "open") and _CALLISH.search(body):
             raise _Bad(span.reason or "invalid_json", span.detail or f"broken call: {body[:60]!r}")

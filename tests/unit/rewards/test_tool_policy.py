@@ -61,6 +61,8 @@ POLICY = [
     ("T5", '{"name": "delete_file" ' + D(A) + "}", [A], 0.0, "invalid_json"),
     ("T5", "[" + D(A) + ', {"name": "delete_file", "arguments": {"path": "/"', [A], 0.0, "invalid_json"),
     ("T5", D(A) + "]}", [A], 0.0, "invalid_json"),
+    ("T5", D(A) + ",\n]", [A], 0.0, "invalid_json"),
+    ("T5", D(A) + ", done [ok]", [A], 1.0, "match"),
     ("T5", "Use {'name': 'add'} like this.", [], 0.0, "invalid_json"),
     ("T6", tc({"name": "add", "parameters": A["arguments"]}), [A], 1.0, "match"),
     ("T6", tc({"id": "c1", "type": "function", "name": "add", "arguments": A["arguments"]}), [A], 1.0, "match"),
