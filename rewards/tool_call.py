@@ -129,7 +129,8 @@ def _call_shaped(value: Any, tool_names: frozenset[str] | None) -> bool:
         return False
     if _CALL_KEYS & set(value):
         return True
-    return "name" in value and (tool_names is None or value["name"] in tool_names)
+    name = value.get("name")
+    return "name" in value and (tool_names is None or (isinstance(name, str) and name in tool_names))
 
 
 def _prose_calls(text: str, tool_names: frozenset[str] | None) -> list[dict[str, Any]]:

@@ -57,6 +57,7 @@ POLICY = [
     ("T4", 'Example config: {"debug": true} and [1, 2].', [], 1.0, "no_call_expected"),
     ("T4", '{"name": "Ann", "age": 3}', [], 1.0, "no_call_expected"),
     ("T4", '{"name": "get_time"}', [{"name": "get_time", "arguments": {}}], 1.0, "match"),
+    ("T4", 'Shapes: {"name": ["x"]} and {"name": {"a": 1}}', [], 1.0, "no_call_expected"),
     ("T4", '{"name": "delete_all", "arguments": {}}', [], 0.0, "unknown_tool"),
     ("T5", '{"name": "delete_file" ' + D(A) + "}", [A], 0.0, "invalid_json"),
     ("T5", "[" + D(A) + ', {"name": "delete_file", "arguments": {"path": "/"', [A], 0.0, "invalid_json"),
