@@ -204,3 +204,20 @@ WRONG_CALLS = [  # refused on their own, for the expected call probe(x=1)
 def test_garbage_around_a_refused_call_never_makes_it_pass(wrong, prefix, suffix):
     s = make("tool_call").score(prefix + wrong + suffix, tools=TOOLS, answer=[{"name": "probe", "arguments": {"x": 1}}])
     assert s.reward == 0.0, (prefix + wrong + suffix, s.info)
+
+
+NOISE = st.lists(st.sampled_from(['{', '}', '[', ']', ',', ':', '"', "'", ' ', '\n', '\\', '```json\n', '```', '0',
+                                  '1e999', '-', 'NaN', 'null', 'true', 'x', '"name"', '"arguments"', '"add"', '"f"',
+                                  '"tool_calls"', '"function"', '<tool_call>', '</tool_call>', '<think>', '</think>',
+                                  '\ud800']), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(NOISE | st.text(max_size=60))
+def test_no_text_makes_a_verifier_raise(text):
+    tools = [{"name": "add", "parameters": {"type": "object"}}, {"name": "f"}]
+    for answer in ([], [{"name": "add", "arguments": {}}]):
+        s = make("tool_call").score(text, tools=tools, answer=answer)
+        assert s.reward in (0.0, 1.0) and s.info["reason"]
+    s = make("json_schema").score(text, schema={"type": "object"})
+    assert s.reward in (0.0, 1.0) and s.info["reason"]
