@@ -19,8 +19,8 @@ semantics, as JSON Schema recommends):
 
 Not covered: `\\S` inside a character class keeps Python's ASCII `\\S` (U+00A0 etc. count as non-space
 there); Unicode property escapes (`\\p{L}`) and other syntax Python's `re` lacks raise `re.error` (the
-schema is refused, never silently misread); Python-only syntax (`(?P<...>)`, inline flags, `\\Z`,
-possessive quantifiers) is passed through rather than rejected.
+schema is refused, never silently misread); Python-only syntax (`(?P<...>)`, leading inline flags such as
+`(?i)`, `\\Z`, possessive quantifiers) is passed through rather than rejected.
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def to_python(pattern: str) -> str:
     >>> bool(re.search(to_python("^[A-Z]{3}$"), "ABC\\n")), bool(re.search(to_python(r"^\\d+$"), "١٢"))
     (False, False)
     """
-    out, i, in_class, class_start = [], 0, False, 0
+    flags = re.match(r"\(\?([aiLmsux]+)\)", pattern)  # Python-only leading flags: merged, not refused
+    extra = "".join(sorted(set(flags.group(1)) - set("aLu"))) if flags else ""
+    out, i, in_class, class_start = [], flags.end() if flags else 0, False, 0
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
@@ -105,9 +107,9 @@ def to_python(pattern: str) -> str:
             out.append("(?P<")
             i += 3
             continue
-        out.append({"$": "\\Z", ".": _DOT}.get(c, c))
+        out.append({"$": "$" if "m" in extra else "\\Z", ".": _DOT}.get(c, c))
         i += 1
-    return "(?a)" + "".join(out)
+    return f"(?a{extra})" + "".join(out)
 
 
 def search(pattern: str, text: str) -> bool:

@@ -133,6 +133,10 @@ def test_ecma_pattern_semantics(pattern, text, expected):
     assert search(pattern, text) is expected, to_python(pattern)
 
 
+def test_python_leading_inline_flags_still_work():  # not ECMA, but schemas in the wild use them
+    assert search("(?i)^abc$", "ABC") and not search("(?i)^abc$", "ABC\n")
+
+
 def test_unsupported_pattern_syntax_refuses_the_schema_instead_of_misreading_it():
     with pytest.raises(Exception, match="bad escape|regex"):
         make("json_schema").score('"a"', schema={"type": "string", "pattern": r"\p{L}"})
