@@ -217,7 +217,10 @@ def make_task(root: dict, pointer: str, sub: Any, max_chars: int) -> tuple[dict,
     """(schema, example) for one candidate, or Refused."""
     if not isinstance(sub, dict):
         raise Refused("not_an_object")
-    inlined = _inline(copy.deepcopy(sub), root, (pointer,))
+    # definitions are only `$ref` targets (resolved in `root`): inlining them would refuse a root for an
+    # unrelated recursive definition
+    body = {k: v for k, v in sub.items() if k not in ("definitions", "$defs")}
+    inlined = _inline(copy.deepcopy(body), root, (pointer,))
     inlined = {k: v for k, v in inlined.items() if k != "$schema"}
     draft = _draft(root.get("$schema"))
     if draft:
