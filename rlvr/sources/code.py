@@ -1,6 +1,7 @@
 """Function-writing tasks for the `code` verifier: MBPP (sanitized) and HumanEval.
 
-MBPP rows follow the paper's prompt (the task, then "Your code should pass these tests:" and its asserts);
+MBPP rows show the task and its first assert (the paper's prompt shows all three; for RL that invites a
+reply that special-cases the asserts shown), and run all of them;
 tests are the asserts (one test code string led by MBPP's `test_imports` where it has some); the entry point is the function the tests call.
 HumanEval rows ask for the whole function given its signature and docstring; tests are HumanEval's
 `check(candidate)` code. Both keep the reference `solution` (checked through the verifier at build time
@@ -40,7 +41,9 @@ def mbpp_rows(path: str | Path) -> list[dict]:
         split = ("prompt" if tid <= 10 else "test" if tid <= 510 else "validation" if tid <= 600 else "train")
         rows.append({
             "id": f"mbpp/{tid}", "split": split,
-            "question": f"{item['prompt']}\nYour code should pass these tests:\n\n" + "\n".join(asserts),
+            # one test shown (it names the function and its arguments), all run: the reply cannot just
+            # special-case the asserts it was shown
+            "question": f"{item['prompt']}\nYour code should pass tests like this one:\n{asserts[0]}",
             "entry_point": _called_function(item["code"], asserts),
             # the judge runs each list item on its own: with imports, one piece of test code instead
             "tests": "\n".join([*imports, *asserts]) if (imports := item.get("test_imports")) else asserts,

@@ -245,3 +245,22 @@ def test_stream_returns_copies():
     batch = data.PromptStream(rows, 3, seed=0).next_batch()
     batch[0]["prompt"] = "x"
     assert all("prompt" not in r for r in rows)
+
+
+def test_a_malformed_row_stops_the_run_before_the_model_is_touched(tmp_path):
+    """`run.prepare` reads and checks the data before resolving the model (a missing model here): the
+    error is the data's, naming file, line, id and field."""
+    from rlvr.run import UserError, prepare
+
+    good = {"question": "q", "id": "a", "tests": ["assert f() == 1"], "entry_point": "f"}
+    train = write_jsonl(tmp_path / "train.jsonl", [good, {**good, "id": "b", "question": "r"}])
+    held = write_jsonl(tmp_path / "eval.jsonl", [{**good, "question": "s", "id": "c"},
+                                                 {**good, "question": "t", "id": "HumanEval/3", "entry_point": "1f"}])
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(f"model:\n  path: {tmp_path / 'no-model'}\ndata:\n  source: jsonl\n  path: {train}\n"
+                        f"  eval_path: {held}\n  eval_size: 2\nrewards:\n  verifiers: [{{name: code}}]\n")
+    with pytest.raises(UserError, match=r"eval.jsonl: line 2 \(id HumanEval/3\): field 'entry_point'"):
+        prepare(load_config(cfg_path))
+    held.write_text(held.read_text().replace('"1f"', '"f"'))
+    with pytest.raises(UserError, match="no-model"):  # the data is fine now: the model is what fails
+        prepare(load_config(cfg_path))

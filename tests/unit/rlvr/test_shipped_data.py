@@ -7,6 +7,7 @@ no question with training; the build report's counts are the files' counts.
 
 import json
 import random
+from fractions import Fraction
 
 import pytest
 
@@ -132,6 +133,14 @@ def test_a_sample_of_code_references_pass_and_stubs_fail():
     check_code(sample(rows_of("code_mbpp.jsonl"), 8) + sample(rows_of("code_humaneval.jsonl"), 8))
 
 
+def test_mbpp_prompts_show_one_assert_and_hide_the_rest():
+    for row in rows_of("code_mbpp.jsonl"):
+        asserts = [t for t in row["tests"] if t.startswith("assert")] if isinstance(row["tests"], list) else [
+            line for line in row["tests"].splitlines() if line.startswith("assert")]
+        assert asserts[0] in row["question"] and len(asserts) >= 2, row["id"]
+        assert not any(a in row["question"] for a in asserts[1:] if a != asserts[0]), row["id"]
+
+
 @pytest.mark.slow
 def test_every_code_reference_passes_and_every_stub_fails():
     check_code(code_rows())
@@ -145,7 +154,9 @@ def check_gsm(rows: list[dict]) -> None:
     for row in rows:
         assert v.score(f"... so the answer is \\boxed{{{row['answer']}}}.", **row).reward == 1.0, row["id"]
         assert v.score(f"The final answer is {row['answer']}.", **row).reward == 1.0, row["id"]
-        assert v.score(f"The final answer is {float(row['answer']) + 1:g}.", **row).reward == 0.0, row["id"]
+        wrong = Fraction(row["answer"]) + 1
+        wrong = str(wrong.numerator) if wrong.denominator == 1 else str(float(wrong))
+        assert v.score(f"The final answer is {wrong}.", **row).reward == 0.0, row["id"]
 
 
 def test_a_sample_of_gsm8k_answers_score_1():
