@@ -4,6 +4,8 @@ import json
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rlvr.sources import bfcl, gsm, schemastore
 
@@ -133,3 +135,29 @@ def test_examples_and_defaults_are_used_when_they_validate():
     schema = {"type": "string", "pattern": "^v[0-9]+$", "examples": ["nope", "v12"]}
     assert schemastore.example_for(schema) == "v12"
     assert schemastore.example_for({"type": "integer", "minimum": 10, "multipleOf": 4}) == 12
+
+
+# one allowed list per argument: plain values, "" (may be left out), no nested dicts
+scalars = st.one_of(st.integers(-5, 5), st.text("abc", min_size=1, max_size=3), st.booleans())
+allowed_lists = st.lists(st.one_of(scalars, st.just("")), min_size=1, max_size=3, unique_by=repr)
+
+
+@settings(max_examples=200, deadline=None)
+@given(calls=st.lists(st.dictionaries(st.sampled_from("xyz"), allowed_lists, max_size=3), min_size=1, max_size=2))
+def test_expand_allowed_gives_exactly_the_accepted_call_sets(calls):
+    allowed = [{"name": f"f{i}", "arguments": args} for i, args in enumerate(calls)]
+    sets = bfcl.expand_allowed(allowed, limit=10_000)
+    expected = 1
+    for args in calls:
+        for values in args.values():
+            expected *= len(values)
+    assert len(sets) == expected
+    assert len({json.dumps(s, sort_keys=True) for s in sets}) == expected  # no duplicates
+    for calls_made in sets:
+        for made, want in zip(calls_made, allowed, strict=True):
+            assert made["name"] == want["name"]
+            for arg, values in want["arguments"].items():
+                if arg in made["arguments"]:
+                    assert made["arguments"][arg] in values and made["arguments"][arg] != ""
+                else:
+                    assert "" in values
