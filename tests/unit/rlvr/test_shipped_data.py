@@ -37,8 +37,16 @@ def test_shipped_config_has_a_real_disjoint_held_out_set(config, verifier):
     assert len(evals) >= 100 and len(train) >= 100
     assert not {r["question"] for r in train} & {r["question"] for r in evals}
     assert not {r["id"] for r in train} & {r["id"] for r in evals}
-    ids = [r["id"] for name in (cfg.data.path, cfg.data.eval_path) for r in data.file_rows(name)]
+    raw_train, raw_eval = data.file_rows(cfg.data.path), data.file_rows(cfg.data.eval_path)
+    ids = [r["id"] for r in raw_train + raw_eval]
     assert len(ids) == len(set(ids))
+    # disjoint as committed (so load_splits drops nothing), also by the task itself, not only its wording
+    assert not {r["question"] for r in raw_train} & {r["question"] for r in raw_eval}
+    def task(row):  # what is asked, apart from the wording (BFCL reuses tool lists with other requests)
+        return json.dumps([row.get(k) for k in ("schema", "tests", "tools", "answer") if k in row], sort_keys=True)
+
+    if verifier != "math":  # GSM8K answers are plain numbers shared by many problems
+        assert not {task(r) for r in raw_train} & {task(r) for r in raw_eval}
 
 
 def test_build_report_counts_are_the_files_counts():
