@@ -1,8 +1,8 @@
 """Function-writing tasks for the `code` verifier: MBPP (sanitized) and HumanEval.
 
 MBPP rows show the task and its first assert (the paper's prompt shows all three; for RL that invites a
-reply that special-cases the asserts shown), and run all of them;
-tests are the asserts (one test code string led by MBPP's `test_imports` where it has some); the entry point is the function the tests call.
+reply that special-cases the asserts shown) and run all of them: `tests` is the asserts (one test-code
+string led by MBPP's `test_imports` where it has some); `entry_point` is the function the tests call.
 HumanEval rows ask for the whole function given its signature and docstring; tests are HumanEval's
 `check(candidate)` code. Both keep the reference `solution` (checked through the verifier at build time
 and in tests).
