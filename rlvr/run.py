@@ -44,6 +44,7 @@ def prepare(cfg) -> Job:
     """Every cheap check, in order of cost; raises UserError with one clear message."""
     from rewards import Composite, RewardPool
     from rlvr import data
+    from rlvr.data_checks import row_checker
     from rlvr.model import resolve_model
     from rlvr.sync import make_probe
 
@@ -52,6 +53,12 @@ def prepare(cfg) -> Job:
         reward = Composite(specs)
     except (KeyError, ValueError) as err:
         raise UserError(f"rewards: {err}") from err
+    try:  # data before the model: resolving it may convert weights (~45 s)
+        check = row_checker(v.name for v in cfg.rewards.verifiers)  # a malformed row fails here, by line
+        train_rows, eval_rows = data.load_splits(cfg.data, check=check)
+        data.validate_rows(train_rows + eval_rows, reward.required_fields, cfg.data.path or cfg.data.task)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        raise UserError(f"data: {err}") from err
     try:
         model_dir = resolve_model(cfg.model.path, cfg.model.cache_dir)
     except (FileNotFoundError, OSError, ValueError) as err:
@@ -59,11 +66,6 @@ def prepare(cfg) -> Job:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    try:
-        train_rows, eval_rows = data.load_splits(cfg.data)
-        data.validate_rows(train_rows + eval_rows, reward.required_fields, cfg.data.path or cfg.data.task)
-    except (KeyError, ValueError, FileNotFoundError) as err:
-        raise UserError(f"data: {err}") from err
     for row in (*train_rows, *eval_rows):
         row["prompt"] = data.format_prompt(tokenizer, row["question"], cfg.data.system_prompt,
                                            cfg.data.prompt_template)
