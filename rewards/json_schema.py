@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -57,12 +58,34 @@ def ecma_schema(schema: Any) -> Any:
     return out
 
 
+def _additional_properties(validator, aP, instance, schema):
+    """jsonschema's `additionalProperties`, matching each `patternProperties` key on its own.
+
+    jsonschema joins the keys with "|" into one regex; a translated key starts with a global "(?a)" flag,
+    which Python refuses anywhere but at the start (and Python's scoped "(?a:...)" misreads \\W and \\D).
+    """
+    if not validator.is_type(instance, "object"):
+        return
+    properties, patterns = schema.get("properties", {}), list(schema.get("patternProperties", {}))
+    extras = [k for k in instance if k not in properties and not any(re.search(p, k) for p in patterns)]
+    if validator.is_type(aP, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], aP, path=extra)
+    elif not aP and extras:
+        yield jsonschema.ValidationError(f"additional properties are not allowed: {sorted(extras)[:5]!r}")
+
+
+@functools.cache
+def _validator_class(cls):
+    return jsonschema.validators.extend(cls, {"additionalProperties": _additional_properties})
+
+
 @functools.lru_cache(maxsize=256)
 def _cached_validator(schema_text: str):
     schema = ecma_schema(json.loads(schema_text))
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     cls.check_schema(schema)  # also compiles every (translated) pattern: bad regex -> SchemaError
-    return cls(schema)
+    return _validator_class(cls)(schema)
 
 
 def validator_for(schema: Any):

@@ -184,3 +184,15 @@ def test_ecma_semantics_match_node_on_the_table_and_on_random_patterns():
 @pytest.mark.parametrize("module", ["rewards.ecma_regex", "rewards.cli"])
 def test_docstring_examples(module):
     assert doctest.testmod(importlib.import_module(module)).failed == 0
+
+
+def test_several_pattern_properties_with_additional_properties_false():
+    """jsonschema joins patternProperties keys with "|" to find additional properties: the translated
+    patterns must not carry global flags (a SchemaStore schema crashed the verifier that way)."""
+    from rewards import make
+
+    schema = {"type": "object", "additionalProperties": False,
+              "patternProperties": {r"^(ansible\.builtin\.)?import_playbook$": {}, r"^x\d$": {}}}
+    v = make("json_schema")
+    assert v.score('{"import_playbook": 1, "x1": 2}', schema=schema).reward == 1.0
+    assert v.score('{"import_playbook": 1, "y": 2}', schema=schema).reward == 0.0

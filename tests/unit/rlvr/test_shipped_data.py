@@ -68,9 +68,11 @@ def tool_rows() -> list[dict]:
 def test_every_bfcl_possible_answer_scores_1():
     v = make("tool_call")
     for row in tool_rows():
-        replies = [json.dumps(calls) for calls in expand_allowed(row["answer_allowed"])] or ["[]"]
-        assert len(replies) == 1, row["id"]  # shipped rows are those with one accepted call set
-        for reply in [*replies, f"<tool_call>{replies[0]}</tool_call>"]:
+        replies = [json.dumps(calls) for calls in expand_allowed(row["answer_allowed"]) if calls]
+        assert len(replies) <= 1, row["id"]  # shipped rows are those with one accepted call set
+        # No call expected (irrelevance): a plain reply; an empty <tool_call> block is refused by policy.
+        wrapped = [f"<tool_call>{r}</tool_call>" for r in replies]
+        for reply in [*replies, *wrapped] if replies else ["None of these tools can answer that."]:
             assert v.score(reply, **row).reward == 1.0, (row["id"], reply)
 
 
