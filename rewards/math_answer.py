@@ -103,7 +103,8 @@ class MathVerifier(Verifier):
         got = final_answer(completion, last_number=False)
         letter, several = choice_letter(completion, got.answer)
         others = {choice_letter("", other)[0] for other in got.standing} - {letter}
-        if several or (letter is not None and others):
+        hedged = got.answer is not None and refusal(normalize(got.answer)[0], gold) == "hedge"
+        if several or (letter is not None and others) or (letter is None and hedged):
             return Score(0.0, {"reason": "hedge", "compared_by": "choice", "found_by": got.how})
         if letter is None:
             reason = got.how if got.how in ("retracted", "truncated") else "no_answer"
@@ -122,6 +123,8 @@ class MathVerifier(Verifier):
             return True, "string"
         ge, pe = elements(gold), elements(pred)
         if ge is not None and pe is not None:  # sets and bare lists of solutions: order and repeats free
+            if len(ge) * len(pe) > 4096:  # a huge set: compared as strings, never pair by pair through sympy
+                return set(ge) == set(pe), "set"
             same = all(any(cls.equal(a, False, b, False)[0] for b in ge) for a in pe) and \
                 all(any(cls.equal(a, False, b, False)[0] for b in pe) for a in ge)
             return same, "set"

@@ -33,7 +33,8 @@ _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n|;\s")
 _RETRACT = re.compile(
     r"(?i)\b(?:wait|actually|hmm+|oops|mistake|wrong|incorrect|not\s+(?:right|correct|sure)|unsure|"
     r"scratch\s+that|retract|reconsider|redo|on\s+second\s+thought|let\s+me\s+re-?(?:check|think|consider|do|"
-    r"calculate|compute|evaluate|examine)|no\s*,|ignore\s+(?:that|this|the\s+above))")
+    r"calculate|compute|evaluate|examine)|no\s*,|ignore\s+(?:that|this|the\s+above)|kidding|joking|"
+    r"not\s+(?:the\s+)?(?:answer|it|valid|possible)\b|(?:is|was)n't\s+(?:the\s+)?(?:answer|right|correct))")
 # between two boxes, words that say the first was a false start ("but then correct it:")
 _CORRECTION = re.compile(
     _RETRACT.pattern + r"|(?i:\b(?:correct(?:ed|ing|ion)?\s+(?:it|this|that|to)|corrected|correction|fix(?:ed|ing)?|"
@@ -45,7 +46,13 @@ _CUE = re.compile(r"(?i)\\boxed|\\fbox|answer|####")
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|[,;:]\s+")
 _DOUBT = re.compile(
     r"(?i)\b(?:not|n't|no|never|maybe|perhaps|probably|possibly|might|guess|unsure|sure|or|either|about|"
-    r"approximately|around|roughly|nearly|almost|least|most|step|question|problem|unknown|between|than)\b|\?")
+    r"approximately|around|roughly|nearly|almost|least|most|step|question|problem|unknown|between|than|plausible|"
+    r"likely|unlikely|could|may|seems?|suppose|assume|if|unless|whether|wrong|incorrect|instead)\b|\?")
+# what stands just before a box and changes what it says: "not \boxed{4}", "\geq \boxed{4}", "3 or \boxed{4}"
+_BEFORE_BOX = re.compile(
+    r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|\bnot|n't|\bnever|\bno|\bat\s+(?:least|most)|"
+    r"\b(?:more|less|fewer|greater|other)\s+than|\bover|\bunder|\babout|\bapproximately|\bor|\bnor|\bneither|"
+    r"\\pm|±|\\vee|\\lor)\s*(?:\$|\\\(|\\\[)?\s*\\(?:boxed|fbox)\s*\{$")
 
 _WORKED = re.compile(r"(?:^|\s)((?:\d[\d.]*\s*[-+*/×÷^]\s*)+\d[\d.]*\s*=\s*-?\d[\d.]*)\s*[.!]?$")
 
@@ -101,7 +108,9 @@ def _statements(text: str) -> list[tuple[int, int, str | None, str]]:
             found.append((start, len(text), None, "boxed"))
         else:  # a combining overlay on the closing brace (`\boxed{7}̸`) strikes the whole box
             struck = text[end + 1:end + 2] if text[end + 1:end + 2] in _OVERLAYS else ""
-            found.append((start, end + 1 + len(struck), text[start:end] + struck, "boxed"))
+            before = _BEFORE_BOX.search(text[max(0, start - 60):start])
+            said = (before.group(0)[:before.group(0).rfind("\\")] + " " if before else "") + text[start:end]
+            found.append((start, end + 1 + len(struck), said + struck, "boxed"))
     for m in _ANSWER_IS.finditer(text):
         content, end = _answer_is(text, m)
         inner = [b for b in boxes if m.end() <= b[0] <= m.end() + 12]
@@ -131,8 +140,8 @@ def _last_number(text: str) -> str | None:
     nums = _NUMBER.findall(last)
     if len(nums) != 1:
         return None
-    tail = last[last.rfind(nums[0].strip()) + len(nums[0].strip()):]
-    return nums[0].strip() + tail if len(tail.split()) <= 3 else None
+    tail = last[last.rfind(nums[0].strip()) + len(nums[0].strip()):].rstrip(".!")
+    return nums[0].strip() + tail if len(tail.split()) <= 3 and not value_changing_tail(tail) else None
 
 
 def final_answer(text: str, last_number: bool = True) -> Extraction:
@@ -203,7 +212,7 @@ def normalize(ans: str) -> tuple[str, bool]:
     >>> normalize("4 or more")[0], normalize("Four apples")[0]
     ('4 or more', '4')
     """
-    s = ans.strip().strip("*").strip()
+    s = ans.replace("\u2212", "-").strip().strip("*").strip()
     s = s.strip("$").removeprefix("\\(").removesuffix("\\)").removeprefix("\\[").removesuffix("\\]")
     s = _THIN_THOUSANDS.sub("", s)
     s = _SPACING.sub(lambda m: "\\frac" if m.group(0) in ("\\dfrac", "\\tfrac") else " ", s)
