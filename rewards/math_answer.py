@@ -23,7 +23,7 @@ from typing import Any
 
 from .base import Score, Verifier
 from .math_extract import as_number, choice_letter, final_answer, is_safe, normalize
-from .math_policy import as_interval, elements, is_relation, refusal
+from .math_policy import as_interval, as_list, elements, is_relation, refusal
 from .registry import register
 
 __all__ = ["MathVerifier"]
@@ -86,6 +86,8 @@ class MathVerifier(Verifier):
         if not pred:
             reason = got.how if got.how in ("retracted", "truncated") else "no_answer"
             return Score(0.0, {"reason": reason, "found_by": got.how})
+        if elements(gold) is not None:  # a list of solutions: "x = \pm 2", "x = 2 or x = -2" are lists too
+            pred = as_list(pred)
         info = {"extracted": pred[:200], "found_by": got.how}
         why = refusal(pred, gold) or ("nan" if refusal(gold, gold) == "nan" else None)
         if why:

@@ -34,7 +34,9 @@ _RETRACT = re.compile(
     r"(?i)\b(?:wait|actually|hmm+|oops|mistake|wrong|incorrect|not\s+(?:right|correct|sure)|unsure|"
     r"scratch\s+that|retract|reconsider|redo|on\s+second\s+thought|let\s+me\s+re-?(?:check|think|consider|do|"
     r"calculate|compute|evaluate|examine)|no\s*,|ignore\s+(?:that|this|the\s+above)|kidding|joking|"
-    r"not\s+(?:the\s+)?(?:answer|it|valid|possible)\b|(?:is|was)n't\s+(?:the\s+)?(?:answer|right|correct))")
+    r"not\s+(?:the\s+)?(?:answer|it|valid|possible)\b|(?:is|was)n't\s+(?:the\s+)?(?:answer|right|correct)|"
+    r"alternatively|also\s+(?:works|possible|valid|correct)|(?:could|might|may)\s+(?:also\s+)?be|or\s+possibly|"
+    r"another\s+(?:answer|solution|possibility|candidate))")
 # between two boxes, words that say the first was a false start ("but then correct it:")
 _CORRECTION = re.compile(
     _RETRACT.pattern + r"|(?i:\b(?:correct(?:ed|ing|ion)?\s+(?:it|this|that|to)|corrected|correction|fix(?:ed|ing)?|"
@@ -50,10 +52,11 @@ _DOUBT = re.compile(
     r"likely|unlikely|could|may|seems?|suppose|assume|if|unless|whether|wrong|incorrect|instead)\b|\?")
 # what stands just before a box and changes what it says: "not \boxed{4}", "\geq \boxed{4}", "3 or \boxed{4}"
 _BEFORE_BOX = re.compile(
-    r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|\bnot|n't|\bnever|\bno|\bat\s+(?:least|most)|"
+    r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|(?:\bnot|n't|\bnever)(?:\s+[A-Za-z]+){0,2}|\bno|\bat\s+(?:least|most)|"
     r"\b(?:more|less|fewer|greater|other)\s+than|\bover|\bunder|\babout|\bapproximately|\bor|\bnor|\bneither|"
     r"\\pm|±|\\vee|\\lor)\s*(?:\$|\\\(|\\\[)?\s*\\(?:boxed|fbox)\s*\{$")
 
+_MATH_AT_END = re.compile(r"\$([^$]{1,200})\$\s*[.!]?$|\\\(((?:(?!\\\)).){1,200})\\\)\s*[.!]?$")
 _WORKED = re.compile(r"(?:^|\s)((?:\d[\d.]*\s*[-+*/×÷^]\s*)+\d[\d.]*\s*=\s*-?\d[\d.]*)\s*[.!]?$")
 
 
@@ -134,6 +137,9 @@ def _last_number(text: str) -> str | None:
     last = clauses[-1]
     if _DOUBT.search(last):
         return None
+    span = _MATH_AT_END.search(last)
+    if span and not re.search(r"\d", last[:span.start()]):  # "The probability is $\frac{1}{2}$."
+        return span.group(1) or span.group(2)
     worked = _WORKED.search(last)
     if worked:  # "and 8 * 2 = 16": the whole equation, which is paid only when every side is the gold
         return worked.group(1)
@@ -160,7 +166,7 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
     start, end, content, how = found[-1]
     if content is None:
         return Extraction(None, "truncated")
-    if _RETRACT.search(region[end:end + 3000]):
+    if _RETRACT.search(region[end:end + 3000]) or region[end:end + 20].lstrip("$)] \\").startswith("?"):
         return Extraction(None, "retracted")
     standing = []
     for (_, e, c, h), (nxt, *_rest) in zip(found[:-1], found[1:], strict=True):
@@ -191,7 +197,8 @@ def last_box(text: str) -> str | None:
 
 
 _WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox|textit|operatorname)\s*\{([^{}]*)\}")
-_SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\left|\\right|\\displaystyle|\\dfrac|\\tfrac")
+_SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\left|\\right|\\displaystyle|\\dfrac|\\tfrac|"
+                      r"\\(?:tiny|scriptsize|footnotesize|small|normalsize|large|Large|LARGE|huge|Huge)\b")
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\bdollars?\b|\beuros?\b|\bcents?\b", re.I)
 _PERCENT = re.compile(r"\\%|%|\s*\bpercent\b|\s*\\text\{\s*percent\s*\}", re.I)
 _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°|\s*\bdegrees?\b", re.I)

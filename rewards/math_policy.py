@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["refusal", "value_changing_tail", "as_interval", "elements", "number_word", "is_relation"]
+__all__ = ["refusal", "value_changing_tail", "as_interval", "elements", "as_list", "number_word", "is_relation"]
 
 _VALUE_WORDS = frozenset("""
-or and to through thru nor more less fewer greater smaller larger bigger higher lower plus minus times over
+or and to through thru nor more less fewer greater smaller larger bigger higher lower plus minus times
 divided squared cubed square cube root roots power powers factorial million millions billion billions
 trillion thousand thousands hundred hundreds dozen dozens score half halves third thirds quarter quarters
 fourth fourths fifth fifths sixth sixths seventh sevenths eighth eighths ninth ninths tenth tenths
@@ -28,7 +28,8 @@ _STRUCK = re.compile(r"[\u0335-\u0338\u20d2\u20e5]|\\(?:not\b|cancel|bcancel|xca
 _NEGATED = re.compile(r"\\(?:neq?|notin|nleq?|ngeq?|nless|ngtr|nsubseteq?|nequiv)\b|≠|∉|!=")
 _INEQ = re.compile(r"\\(?:leq?|geq?|lt|gt|leqslant|geqslant)\b|[<>≤≥]")
 _OTHER_REL = re.compile(r"\\(?:approx|sim|simeq|equiv|cong|propto|to|rightarrow|Rightarrow|implies|iff)\b|≈")
-_HEDGE = re.compile(r"\\(?:vee|lor|wedge|land|mp|pm|cup|cap)\b|±|∓|\bor\b|\band\b|\beither\b|;|\\\\")
+_HEDGE = re.compile(r"\\(?:vee|lor|wedge|land|mp|pm|cup|cap|[lc]?dots)\b|±|∓|\bor\b|\band\b|\beither\b|;|\\\\|"
+                    r"\?|\.\.\.|…")
 _NAN = re.compile(r"(?i)\bnan\b|\\frac\{0\}\{0\}|(?<![\d.])0\s*/\s*0(?![\d.])|\\infty\s*-\s*\\infty")
 _TWO_NUMBERS = re.compile(r"(?<![_^\d.])\d+(?:\.\d+)?\s+[-+]?\d")  # "3 4"; not "\\log_2 8"
 
@@ -83,7 +84,7 @@ def refusal(pred: str, gold: str) -> str | None:
         return "hedge"
     if _TWO_NUMBERS.search(pred) and not _TWO_NUMBERS.search(gold):
         return "hedge"
-    if _top_level_comma(pred) and not _top_level_comma(gold):
+    if _top_level_comma(pred) and not _top_level_comma(gold) and elements(gold) is None:
         return "hedge"
     if _OTHER_REL.search(pred) and not _OTHER_REL.search(gold):
         return "relation"
@@ -158,6 +159,27 @@ def elements(s: str) -> list[str] | None:
             cur.append(c)
     parts.append("".join(cur).strip())
     return parts if all(parts) else None
+
+
+_LIST_SEP = re.compile(r"\s*(?:,|\bor\b|\band\b|\\quad|\\qquad)\s*")
+_ASSIGN = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*")
+
+
+def as_list(pred: str) -> str:
+    """A list of solutions as the bare list `a, b`, for a gold that is a list or set: `x = \\pm 2` is `2, -2`,
+    `x = 2 or x = -2` is `2, -2`. Anything else unchanged.
+
+    >>> as_list("x = \\pm 2"), as_list("x = 2 or x = -2"), as_list("7")
+    ('2, -2', '2, -2', '7')
+    """
+    t = _ASSIGN.sub("", pred.strip())
+    m = re.fullmatch(r"(?:\\pm|±)\s*(.+)", t)
+    if m and not _HEDGE.search(m.group(1)):
+        return f"{m.group(1)}, -{m.group(1)}"
+    parts = [_ASSIGN.sub("", p) for p in _LIST_SEP.split(t)]
+    if len(parts) > 1 and all(parts) and t[:2] != "\\{":
+        return ", ".join(parts)
+    return pred
 
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
