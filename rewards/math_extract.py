@@ -111,16 +111,15 @@ def _statements(text: str) -> list[tuple[int, int, str | None, str]]:
             found.append((start, len(text), None, "boxed"))
         else:  # a combining overlay on the closing brace (`\boxed{7}̸`) strikes the whole box
             struck = text[end + 1:end + 2] if text[end + 1:end + 2] in _OVERLAYS else ""
-            before = _BEFORE_BOX.search(text[max(0, start - 60):start])
-            said = (before.group(0)[:before.group(0).rfind("\\")] + " " if before else "") + text[start:end]
-            found.append((start, end + 1 + len(struck), said + struck, "boxed"))
-    for m in _ANSWER_IS.finditer(text):
+            found.append((start, end + 1 + len(struck), text[start:end] + struck, "boxed"))
+    box_starts = {b[0] for b in boxes}
+    for m in list(_ANSWER_IS.finditer(text))[-2:]:  # only boxes can stand beside the final one: the last two do
         content, end = _answer_is(text, m)
-        inner = [b for b in boxes if m.end() <= b[0] <= m.end() + 12]
+        inner = any(m.end() + k in box_starts for k in range(13))
         if inner or content is None:  # "the answer is \boxed{4}": the box is the statement
             continue
         found.append((m.start(), end, content, "answer_is"))
-    for m in _HASHES.finditer(text):
+    for m in list(_HASHES.finditer(text))[-2:]:
         found.append((m.start(), m.end(), m.group(1).strip(), "hashes"))
     return sorted(found, key=lambda f: f[0])
 
@@ -166,13 +165,22 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
     start, end, content, how = found[-1]
     if content is None:
         return Extraction(None, "truncated")
+    final = _with_prefix(region, start, content) if how == "boxed" else content
     if _RETRACT.search(region[end:end + 3000]) or region[end:end + 20].lstrip("$)] \\").startswith("?"):
         return Extraction(None, "retracted")
-    standing = []
-    for (_, e, c, h), (nxt, *_rest) in zip(found[:-1], found[1:], strict=True):
-        if h == "boxed" and c is not None and not _CORRECTION.search(region[e:nxt]):
-            standing.append(c)
-    return Extraction(content, how, tuple(standing))
+    standing: dict[str, None] = {}  # distinct, in order; past 17 the verifier calls it a hedge anyway
+    for (s, e, c, h), (nxt, *_rest) in zip(found[:-1], found[1:], strict=True):
+        if h == "boxed" and c is not None and c != content and not _CORRECTION.search(region[e:nxt]):
+            standing[_with_prefix(region, s, c)] = None
+            if len(standing) > 17:
+                break
+    return Extraction(final, how, tuple(standing))
+
+
+def _with_prefix(region: str, start: int, content: str) -> str:
+    """A box's content with the relation or negation just before it (`not \\boxed{4}` says "not 4")."""
+    before = _BEFORE_BOX.search(region[max(0, start - 60):start])
+    return (before.group(0)[:before.group(0).rfind("\\")] + " " if before else "") + content
 
 
 def extract_answer(text: str, last_number: bool = True) -> tuple[str | None, str]:
