@@ -103,20 +103,25 @@ def math_verify_fn():
     return check
 
 
-def timed(fn, rows: list[dict], repeat: int) -> tuple[list[bool], float]:
-    out = [fn(r) for r in rows]  # warm-up pass (imports, caches) and the verdicts
-    t0 = time.perf_counter()
+def timed_pair(fn_a, fn_b, rows: list[dict], repeat: int) -> tuple[list[bool], list[bool], float, float]:
+    """Verdicts and checks/s of two checkers, timed in alternating rounds so that a load change on a shared
+    machine hits both alike."""
+    out_a, out_b = [fn_a(r) for r in rows], [fn_b(r) for r in rows]  # warm-up pass and the verdicts
+    spent = [0.0, 0.0]
     for _ in range(repeat):
-        for r in rows:
-            fn(r)
-    return out, len(rows) * repeat / (time.perf_counter() - t0)
+        for i, fn in enumerate((fn_a, fn_b)):
+            t0 = time.perf_counter()
+            for r in rows:
+                fn(r)
+            spent[i] += time.perf_counter() - t0
+    return out_a, out_b, len(rows) * repeat / spent[0], len(rows) * repeat / spent[1]
 
 
 def bench_math(repeat: int) -> dict:
     rows = load_labelled()
     ours = make("math")
-    mine, mine_rate = timed(lambda r: ours.score(r["completion"], answer=r["answer"]).reward == 1.0, rows, repeat)
-    theirs, mv_rate = timed(math_verify_fn(), rows, repeat)
+    mine, theirs, mine_rate, mv_rate = timed_pair(
+        lambda r: ours.score(r["completion"], answer=r["answer"]).reward == 1.0, math_verify_fn(), rows, repeat)
     labels = [r["label"] for r in rows]
     with RewardPool(workers=2, timeout_s=10) as pool:
         pool.map(ours, rows)

@@ -1,10 +1,15 @@
 """Find the final answer in a math completion and normalise answer text; no sympy here.
 
-Extraction order: the last `\\boxed{}`/`\\fbox{}`, the last "answer is"/"Answer:", the last `#### x`, then
-(optionally) the last number. Normalisation strips what decorates a value without changing it: `$`, `\\text`
-wrappers, currency, thousands separators, trailing unit words, `x =`; it records a percent sign rather than
-dropping it. Everything here is linear-time regex/string work, so a megabyte of text is still fast.
-What it does not do: decide equality (see `math_answer`).
+`final_answer` reads the completion as a reader sees it (`final_text.answer_region`: outside `<think>`,
+without comments or phantoms), drops quotations that hold an answer cue (the question's words), and takes
+the LAST statement: a `\\boxed{}`/`\\fbox{}`, "answer is"/"Answer:"/"correct option is", or `#### x`. A last box
+that never closes, or later text that takes the answer back ("wait", "that is wrong"), leaves no answer;
+earlier boxes never corrected are returned as `standing` (the verifier calls them a hedge if they differ).
+With no statement at all, a bare last number counts only in a last clause with nothing doubtful around it.
+Normalisation strips what decorates a value without changing it: `$`, `\\text` wrappers, currency,
+thousands separators, unit words that cannot change the value, `x =`, number words; it records a percent
+sign rather than dropping it. Everything here is linear-time regex/string work, so a megabyte is still fast.
+What it does not do: decide equality or refusals (see `math_answer`, `math_policy`).
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def as_list(pred: str) -> str:
     """A list of solutions as the bare list `a, b`, for a gold that is a list or set: `x = \\pm 2` is `2, -2`,
     `x = 2 or x = -2` is `2, -2`. Anything else unchanged.
 
-    >>> as_list("x = \\pm 2"), as_list("x = 2 or x = -2"), as_list("7")
+    >>> as_list("x = \\\\pm 2"), as_list("x = 2 or x = -2"), as_list("7")
     ('2, -2', '2, -2', '7')
     """
     t = _ASSIGN.sub("", pred.strip())
