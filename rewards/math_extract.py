@@ -41,20 +41,22 @@ _RETRACT = re.compile(
     r"calculate|compute|evaluate|examine)|no\s*,|ignore\s+(?:that|this|the\s+above)|kidding|joking|"
     r"not\s+(?:the\s+)?(?:answer|it|valid|possible)\b|(?:is|was)n't\s+(?:the\s+)?(?:answer|right|correct)|"
     r"alternatively|also\s+(?:works|possible|valid|correct)|(?:could|might|may)\s+(?:also\s+)?be|or\s+possibly|"
-    r"another\s+(?:answer|solution|possibility|candidate))")
+    r"another\s+(?:answer|solution|possibility|candidate)|however|disagree|likely|plausible|\bbut\s+(?:it'?s\s+|it\s+is\s+)?-?\d|"
+    r"(?:correct|right|true|actual|real)\s+(?:answer|value|result|number|solution))")
 # between two boxes, words that say the first was a false start ("but then correct it:")
 _CORRECTION = re.compile(
     _RETRACT.pattern + r"|(?i:\b(?:correct(?:ed|ing|ion)?\s+(?:it|this|that|to)|corrected|correction|fix(?:ed|ing)?|"
     r"instead|rather|recount(?:ing)?|revis(?:e|ed|ing)|try\s+again|first\s+(?:try|guess|attempt)))")
 # a quotation that holds an answer cue is someone else's statement (the question's), not the model's
-_QUOTED = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”|``[^\n]{0,400}?\'\'')
+_QUOTED = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”|``[^\n]{0,400}?\'\'|(?m:^[ \t]*>[^\n]*)')
 _CUE = re.compile(r"(?i)\\boxed|\\fbox|answer|####")
 # the fallback: a last clause that is one number, with nothing around it that hedges or negates
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|[,;:]\s+")
 _DOUBT = re.compile(
     r"(?i)\b(?:not|n't|no|never|maybe|perhaps|probably|possibly|might|guess|unsure|sure|or|either|about|"
     r"approximately|around|roughly|nearly|almost|least|most|step|question|problem|unknown|between|than|plausible|"
-    r"likely|unlikely|could|may|seems?|suppose|assume|if|unless|whether|wrong|incorrect|instead)\b|\?")
+    r"likely|unlikely|could|may|seems?|suppose|assume|if|unless|whether|wrong|incorrect|instead|cannot|can|"
+    r"impossible|false|except|exclude|equation|figure|page|line|chapter|section|item|part|see)\b|\?")
 # what stands just before a box and changes what it says: "not \boxed{4}", "\geq \boxed{4}", "3 or \boxed{4}"
 _BEFORE_BOX = re.compile(
     r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|(?:\bnot|n't|\bnever)(?:\s+[A-Za-z]+){0,2}|\bno|\bat\s+(?:least|most)|"
@@ -130,6 +132,7 @@ def _statements(text: str) -> list[tuple[int, int, str | None, str]]:
 
 
 def _unquoted(text: str) -> str:
+    """Without quotations (and markdown `>` quote lines) that hold an answer cue."""
     return _QUOTED.sub(lambda q: " " if _CUE.search(q.group(0)) else q.group(0), text)
 
 
@@ -147,11 +150,12 @@ def _last_number(text: str) -> str | None:
     worked = _WORKED.search(last)
     if worked:  # "and 8 * 2 = 16": the whole equation, which is paid only when every side is the gold
         return worked.group(1)
-    nums = _NUMBER.findall(last)
-    if len(nums) != 1:
+    nums = list(_NUMBER.finditer(last))
+    if len(nums) != 1 or re.search(r"[(\[^_#§]\s*$|[A-Za-z]$", last[:nums[0].start()]):  # "(5)", "x^5", "#5", "x5"
         return None
-    tail = last[last.rfind(nums[0].strip()) + len(nums[0].strip()):].rstrip(".!")
-    return nums[0].strip() + tail if len(tail.split()) <= 3 and not value_changing_tail(tail) else None
+    number = nums[0].group(0).strip()
+    tail = last[nums[0].end():].rstrip(".!")
+    return number + tail if len(tail.split()) <= 3 and not value_changing_tail(tail) else None
 
 
 def final_answer(text: str, last_number: bool = True) -> Extraction:
@@ -217,7 +221,7 @@ _PERCENT = re.compile(r"\\%|%|\s*\bpercent\b|\s*\\text\{\s*percent\s*\}", re.I)
 _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°|\s*\bdegrees?\b", re.I)
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:(?:,|\{,\})\d{3})+)(?![\d,])")
 _TRAILING_WORDS = re.compile(r"^([-+]?\d[\d.,/]*(?:\s*[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z .^{}\d/]*)$")
-_THIN_THOUSANDS = re.compile(r"(?<=\d)\\[,!: ](?=\d{3}(?!\d))")
+_THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\[,!: ]|,\\!|\{,\}\\!)(?=\d{3}(?!\d))")
 _LHS = re.compile(r"^\s*[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?!=)")
 _SCI = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|×|\*|x)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?$")
 

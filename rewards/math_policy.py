@@ -20,7 +20,8 @@ divided squared cubed square cube root roots power powers factorial million mill
 trillion thousand thousands hundred hundreds dozen dozens score half halves third thirds quarter quarters
 fourth fourths fifth fifths sixth sixths seventh sevenths eighth eighths ninth ninths tenth tenths
 hundredth hundredths thousandth thousandths k b bn mn mil not no maybe approximately approx about
-roughly nearly almost around least most ish so x by except off percent
+roughly nearly almost around least most ish so x by except off percent guess perhaps probably possibly likely
+unlikely unsure wrong incorrect false estimate estimated is are was were be
 """.split())
 _FUNCTION_WORDS = frozenset("sin cos tan cot sec csc log ln exp sqrt pi inf infty mod gcd lcm det max min "
                             "arcsin arccos arctan sinh cosh tanh".split())
