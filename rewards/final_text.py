@@ -1,7 +1,7 @@
 """The part of a completion that states its answer, and whether LaTeX content would show anything.
 
-A verifier pays what the model *said*, not what it thought or hid: `answer_region` keeps the text after the
-last `</think>` (a `<think>` never closed makes everything after it thinking) and drops what a reader never
+A verifier pays what the model *said*, not what it thought or hid: `answer_region` drops think blocks (a
+`<think>` never closed makes everything after it thinking) and drops what a reader never
 sees: LaTeX comments, HTML comments, `\\iffalse..\\fi`, `\\phantom{}` and its kin. `visually_empty` says
 whether LaTeX content renders as nothing (`\\,`, `\\phantom{x}`, `\\text{ }`). Linear-time string work only.
 What it does not do: find the answer inside the region (see `math_extract`) or judge quotations.
@@ -13,8 +13,7 @@ import re
 
 __all__ = ["outside_think", "answer_region", "visually_empty", "drop_command"]
 
-_THINK_OPEN = re.compile(r"<think>", re.I)
-_THINK_CLOSE = re.compile(r"</think>", re.I)
+_THINK_TAG = re.compile(r"<(/?)think>", re.I)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _IFFALSE = re.compile(r"\\iffalse\b.*?(?:\\fi\b|\Z)", re.S)
 # a `%` starts a comment at a line's start or after a letter/punctuation; `50%`, `50 %` and `\%` are percents
@@ -23,18 +22,30 @@ _PHANTOMS = ("phantom", "hphantom", "vphantom")
 
 
 def outside_think(text: str) -> str:
-    """The text after the last `</think>`, cut at any `<think>` that is never closed.
+    """The text a reader takes as the answer: without think blocks (a leading `..</think>` whose `<think>` the
+    chat template opened, every `<think>..</think>`), cut at a `<think>` that is never closed.
+
+    Unlike a tool runtime (see `json_extract.answer_region`, which reads a later think block as answer text),
+    a reader of a math answer skips every block of reasoning. One pass over the tags: linear time.
 
     >>> outside_think("<think>maybe 3</think> The answer is 4.")
     ' The answer is 4.'
-    >>> outside_think("<think>unfinished \\\\boxed{4}")
-    ''
+    >>> outside_think("<think>unfinished \\\\boxed{4}"), outside_think("so 4 <think>or 5?</think>")
+    ('', 'so 4 ')
     """
-    closes = list(_THINK_CLOSE.finditer(text))
-    if closes:
-        text = text[closes[-1].end():]
-    opened = _THINK_OPEN.search(text)
-    return text[:opened.start()] if opened else text
+    out, pos, inside = [], 0, False
+    for tag in _THINK_TAG.finditer(text):
+        closing = tag.group(1) == "/"
+        if closing and not inside:  # reasoning opened by the template, or a stray close: all before it goes
+            out, pos = [], tag.end()
+        elif not closing and not inside:
+            out.append(text[pos:tag.start()])
+            inside = True
+        elif closing:
+            pos, inside = tag.end(), False
+    if not inside:
+        out.append(text[pos:])
+    return "".join(out)
 
 
 def _group_end(text: str, start: int) -> int:
