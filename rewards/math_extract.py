@@ -51,6 +51,7 @@ _CORRECTION = re.compile(
 _QUOTED = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”|``[^\n]{0,400}?\'\'|(?m:^[ \t]*>[^\n]*)')
 _CUE = re.compile(r"(?i)\\boxed|\\fbox|answer|####")
 # the fallback: a last clause that is one number, with nothing around it that hedges or negates
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|[,;:]\s+")
 _DOUBT = re.compile(
     r"(?i)\b(?:not|n't|no|never|maybe|perhaps|probably|possibly|might|guess|unsure|sure|or|either|about|"
@@ -141,12 +142,13 @@ def _last_number(text: str) -> str | None:
     clauses = [c.strip() for c in _CLAUSE_SPLIT.split(text[-2000:].strip()) if c and c.strip()]
     if not clauses:
         return None
+    sentence = _SENTENCE_SPLIT.split(text[-2000:].strip())[-1]
+    span = _MATH_AT_END.search(sentence)
+    if span and not _DOUBT.search(sentence) and not re.search(r"\d", sentence[:span.start()]):
+        return span.group(1) or span.group(2)  # "The probability is $\frac{1}{2}$.", "The pair is $(2, 3)$."
     last = clauses[-1]
     if _DOUBT.search(last):
         return None
-    span = _MATH_AT_END.search(last)
-    if span and not re.search(r"\d", last[:span.start()]):  # "The probability is $\frac{1}{2}$."
-        return span.group(1) or span.group(2)
     worked = _WORKED.search(last)
     if worked:  # "and 8 * 2 = 16": the whole equation, which is paid only when every side is the gold
         return worked.group(1)

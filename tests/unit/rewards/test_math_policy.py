@@ -70,6 +70,7 @@ POLICY = {
            ("What is 4?", "4", 0.0, "no_answer"),
            ("Maybe 4.", "4", 0.0, "no_answer"),
            ("The probability is $\\frac{1}{2}$.", "1/2", 1.0, "correct"),
+           ("The ordered pair is $(2, 3)$.", "(2,3)", 1.0, "correct"),
            ("Therefore John has 5 apples left over.", "5", 1.0, "correct"),
            ("The problem gives 4 apples and 3 pears.", "4", 0.0, "no_answer"),
            ("It cannot be 4.", "4", 0.0, "no_answer"),
