@@ -87,28 +87,41 @@ def _types_of(spec) -> tuple:
 
 
 class Checks:
-    """Executed checks of one block: passes and failures, counted as they run (not assert positions)."""
+    """Checks of one block. A check is one `assert` statement (or `pytest.raises` block) of the tests that
+    ran at least once; it passed when every one of its executions passed. Counting statements, not
+    executions, keeps a candidate from inflating partial credit by making a test loop over its own long
+    answer (`for v in candidate(n): assert v > 0`); counting only statements that ran keeps unexecuted
+    asserts from passing."""
 
     def __init__(self):
-        self.ok = self.failed = 0
+        self.passed_at: set[int] = set()
+        self.failed_at: set[int] = set()
+
+    @property
+    def ok(self) -> int:
+        return len(self.passed_at - self.failed_at)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failed_at)
 
     @property
     def executed(self) -> int:
-        return self.ok + self.failed
+        return len(self.passed_at | self.failed_at)
 
-    def passed(self) -> None:
-        self.ok += 1
+    def passed(self, i: int) -> None:
+        self.passed_at.add(i)
 
-    def fail(self, _msg=None):
-        self.failed += 1
-        raise CheckFailed(f"check {self.executed} failed")
+    def fail(self, i: int, _msg=None):
+        self.failed_at.add(i)
+        raise CheckFailed(f"assertion {i + 1} failed")
 
 
 class Raises:
     """The tests' `pytest.raises(T, match=...)`: one check, passed when T (or a candidate's T) is raised."""
 
-    def __init__(self, checks: Checks, expected, match: str | None = None):
-        self.checks, self.expected, self.match = checks, expected, match
+    def __init__(self, checks: Checks, at: int, expected, match: str | None = None):
+        self.checks, self.at, self.expected, self.match = checks, at, expected, match
         self.value = self.type = None
 
     def __enter__(self) -> Raises:
@@ -116,7 +129,7 @@ class Raises:
 
     def __exit__(self, et, ev, tb) -> bool:
         if ev is None:
-            self.checks.fail()
+            self.checks.fail(self.at)
         if isinstance(ev, Abort | CheckFailed):
             return False
         ok = ev.matches(self.expected) if isinstance(ev, CandidateError) else isinstance(ev, _types_of(self.expected))
@@ -125,7 +138,7 @@ class Raises:
         if not ok:
             return False
         self.value, self.type = ev, type(ev)
-        self.checks.passed()
+        self.checks.passed(self.at)
         return True
 
 
@@ -178,6 +191,15 @@ class Remote:
 
     def __repr__(self) -> str:
         return _typed(self._chan.op(self._h, "repr"), str, "repr()")
+
+    def __copy__(self) -> Remote:
+        return self  # a handle is a reference; copying the channel behind it would break the protocol
+
+    def __deepcopy__(self, memo) -> Remote:
+        return self
+
+    def __reduce__(self):
+        raise TypeError("a handle to the candidate's object cannot be pickled")
 
     __eq__ = object.__eq__
     __hash__ = object.__hash__

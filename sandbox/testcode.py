@@ -8,8 +8,8 @@ never bind are `free` and may come from the candidate. The candidate can therefo
 `abs`, `all`, `sorted`, `range`, ... under the tests. `from solution import f, g` in the tests (KodCode,
 pytest style) is dropped and marks f and g as the candidate's.
 
-Rewrites: every `assert c, m` becomes `if not c: __sbx_fail__(m)` / `else: __sbx_ok__()` (counts executed
-checks, independent of `python -O`; the candidate cannot patch AssertionError in another process);
+Rewrites: every `assert c, m` becomes `if not c: __sbx_fail__(i, m)` / `else: __sbx_ok__(i)` with `i` the
+statement's number (counts checks that ran, see remote.Checks; independent of `python -O`; the candidate cannot patch AssertionError in another process);
 `except T` becomes `except __sbx_exc__(T)`; `pytest.raises(...)` becomes `__sbx_raises__(...)` (remote.py
 says why). `call_check` and `test_functions` tell the judge what to call after the module ran, the way
 pytest or HumanEval's harness would: `check(candidate)` when the tests define `check` but never call it,
@@ -43,12 +43,18 @@ class Prepared:
 class _Rewriter(ast.NodeTransformer):
     def __init__(self):
         self.from_solution: set[str] = set()
+        self.sites = 0
+
+    def _site(self) -> ast.Constant:
+        self.sites += 1
+        return ast.Constant(self.sites - 1)
 
     def visit_Assert(self, node: ast.Assert):
         self.generic_visit(node)
+        at = self._site()
         msg = node.msg if node.msg is not None else ast.Constant(None)
-        fail = ast.Expr(ast.Call(ast.Name("__sbx_fail__", ast.Load()), [msg], []))
-        ok = ast.Expr(ast.Call(ast.Name("__sbx_ok__", ast.Load()), [], []))
+        fail = ast.Expr(ast.Call(ast.Name("__sbx_fail__", ast.Load()), [at, msg], []))
+        ok = ast.Expr(ast.Call(ast.Name("__sbx_ok__", ast.Load()), [at], []))
         return ast.copy_location(ast.If(ast.UnaryOp(ast.Not(), node.test), [fail], [ok]), node)
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler):
@@ -63,6 +69,7 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(f, ast.Attribute) and f.attr == "raises" and isinstance(f.value, ast.Name) \
                 and f.value.id == "pytest":
             node.func = ast.Name("__sbx_raises__", ast.Load())
+            node.args.insert(0, self._site())
         return node
 
     def visit_ImportFrom(self, node: ast.ImportFrom):

@@ -31,9 +31,13 @@ def test_names_from_solution_imports_are_the_candidates():
     assert prep.free == {"two_sum", "s"}
 
 
-def test_asserts_count_executions_not_positions():
-    checks, _ = _run(testcode.prepare("for i in range(5):\n    assert i >= 0\nassert True, 'm'\n"))
-    assert (checks.ok, checks.failed) == (6, 0)
+def test_a_check_is_a_statement_that_ran_and_passes_only_if_every_run_passed():
+    checks, _ = _run(testcode.prepare("for i in range(5):\n    assert i >= 0\nassert True, 'm'\n"
+                                      "if False:\n    assert False\n"))
+    assert (checks.ok, checks.executed) == (2, 2)  # 6 runs of 2 statements; the unexecuted one does not count
+    src = "for i in range(1000):\n    try:\n        assert i < 999\n    except AssertionError:\n        pass\n"
+    checks, _ = _run(testcode.prepare(src))
+    assert (checks.ok, checks.failed, checks.executed) == (0, 1, 1)  # 999 passing runs do not outweigh one failure
 
 
 def test_a_failed_check_is_recorded_even_when_the_tests_swallow_it():
