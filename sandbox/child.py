@@ -77,8 +77,7 @@ def _reset_interpreter(as_main: bool) -> dict:
     sys.argv = ["solution.py"]
     module = types.ModuleType("__main__" if as_main else "solution")
     module.__dict__["__builtins__"] = __builtins__
-    if as_main:
-        sys.modules["__main__"] = module
+    sys.modules[module.__name__] = module  # dataclasses, pickle, typing look the module up by name
     return module.__dict__
 
 
