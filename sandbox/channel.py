@@ -158,8 +158,9 @@ class Channel:
             if type(mutated) is not dict or len(mutated) > len(args) + len(kwargs):
                 raise self.fail("bad_response", "bad mutation record")
             for key, wire in mutated.items():
+                index = int(key) if key.isascii() and key.isdigit() and len(key) < 6 else None
                 where = kwargs.get(key[2:]) if key.startswith("k:") else \
-                    args[int(key)] if key.isdigit() and int(key) < len(args) else None
+                    args[index] if index is not None and index < len(args) else None
                 copy_back(where, self.decode(wire))
         return value
 

@@ -148,8 +148,10 @@ def decode_value(x, depth: int = 0, on_handle=None):
     if t is dict:
         try:
             return _dec_tagged(x, depth, on_handle)
-        except TypeError as e:  # unhashable set member or dict key
-            raise CodecError(str(e)[:200]) from None
+        except CodecError:
+            raise
+        except (TypeError, ValueError, OverflowError) as e:  # unhashable member, bad base64, huge complex, ...
+            raise CodecError(f"{type(e).__name__}: {str(e)[:200]}") from None
     raise CodecError(f"unexpected JSON type {t.__name__}")
 
 
