@@ -232,7 +232,8 @@ def _under_deadline(chan: Channel, fn) -> dict:
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     try:
-        signal.setitimer(signal.ITIMER_REAL, max(chan.deadline - time.monotonic(), 1e-3))
+        # repeats after the deadline: an Abort swallowed (a gc callback, `except BaseException`) is raised again
+        signal.setitimer(signal.ITIMER_REAL, max(chan.deadline - time.monotonic(), 1e-3), 0.05)
         return fn()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

