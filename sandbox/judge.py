@@ -5,7 +5,8 @@ memory never held the tests or the expected output. The judge alone builds the t
 (testcode.py): its own builtins, the tests' own definitions, and from the candidate only the declared entry
 point and the names the tests read but never define (as proxies that call into the child; answers decoded as
 plain data or handles, remote.py). What the child announces can only narrow that set, never widen it.
-Stdlib modules the solution imported and the tests use without importing are imported here (`MODULES`).
+Stdlib modules the solution imported and the tests use without importing are imported here (`MODULES`),
+each only under its own name (`np` for numpy aside): the candidate cannot make `math` mean `cmath`.
 
 Verdicts: pass, fail, no_checks, timeout, output_limit, load_error, exited, response_too_large,
 bad_response, error. A pass needs at least one executed check in every block (an `assert` that ran, or a
@@ -48,6 +49,7 @@ MODULES = frozenset({"math", "cmath", "collections", "itertools", "functools", "
                      "string", "random", "statistics", "fractions", "decimal", "operator", "copy", "datetime",
                      "json", "typing", "numbers", "array", "hashlib", "unicodedata", "textwrap", "enum",
                      "dataclasses", "numpy"})
+_ALIASES = {"np": "numpy"}  # the only free name that may bind a module of another name
 MAX_NAMES = 10_000
 
 
@@ -93,7 +95,7 @@ def _namespace(chan: Channel, prep: testcode.Prepared, ready: tuple, entry_point
     for n in prep.free:
         if n in names:
             ns[n] = proxy(chan, n)
-        elif modules.get(n) in MODULES:
+        elif modules.get(n) == _ALIASES.get(n, n) in MODULES:  # `math` is math, never another module
             try:
                 ns[n] = importlib.import_module(modules[n])
             except ImportError:
@@ -172,7 +174,7 @@ def judge_tests(chan: Channel, tests, entry_point: str | None) -> dict:
     total_hint = max(len(blocks), 1) if not single else 1
     try:
         prepared = [testcode.prepare(b) for b in blocks]
-    except (SyntaxError, ValueError) as e:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         return {"status": "error", "passed": 0, "total": total_hint,
                 "detail": f"the test code does not parse: {type(e).__name__}"}
     try:

@@ -84,3 +84,12 @@ def test_a_swallowed_abort_stays_sticky():
 
 def test_a_child_that_dies_mid_call_is_exited():
     assert run(scripted(frames(READY_F)), "assert f(1) == 2\n")["status"] == "exited"
+
+
+def test_a_free_name_binds_only_the_module_of_the_same_name():
+    tests = "assert f(1) == 2 and math.sqrt(4) == 2\n"
+    same = {"t": "ready", "names": ["f"], "modules": {"math": "math"}}
+    other = {"t": "ready", "names": ["f"], "modules": {"math": "cmath"}}
+    assert run(scripted(frames(same, {"t": "ok", "id": 1, "v": 2})), tests)["status"] == "pass"
+    v = run(scripted(frames(other, {"t": "ok", "id": 1, "v": 2})), tests)
+    assert v["status"] == "fail" and "NameError" in v["detail"]
