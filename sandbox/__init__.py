@@ -35,8 +35,9 @@ gVisor for that), side channels, memory pressure across many workers (no usable 
 address-space limit is per process), hostile *test* code (tests are trusted), test helpers that live in the
 candidate's source (HumanEval/32's `poly`: a solution may rewrite them), test-supplied callables passed to
 the candidate (refused), the candidate's classes used by the tests for isinstance or subclassing, identity
-of objects nested inside mutated arguments (copied back as plain values), and `unittest.TestCase`-style
-tests (`self.assertEqual` is not counted as a check: such tests end as "no_checks").
+of objects nested inside mutated arguments (copied back as plain values), and checks that are not `assert`
+statements (`unittest.TestCase`'s `self.assertEqual`, `if f(x) != y: raise ...`: such tests end as
+"no_checks").
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ class Raises:
             self.checks.fail(self.at)
         if isinstance(ev, Abort | CheckFailed):
             return False
-        ok = ev.matches(self.expected) if isinstance(ev, CandidateError) else isinstance(ev, _types_of(self.expected))
+        ok = isinstance(ev, _types_of(self.expected)) or (isinstance(ev, CandidateError) and ev.matches(self.expected))
         if ok and self.match is not None:
             ok = re.search(self.match, str(ev)) is not None
         if not ok:

@@ -15,8 +15,9 @@ says why). `call_check` and `test_functions` tell the judge what to call after t
 pytest or HumanEval's harness would: `check(candidate)` when the tests define `check` but never call it,
 and every top-level `test*` function without required arguments that the tests do not call themselves
 (calls under `if __name__ == "__main__":` do not count: that block never runs here).
-What this module does NOT do: find checks in `unittest.TestCase` methods (`self.assertEqual` is not an
-`assert`: such tests end as `no_checks`), `from solution import *`, or `except*` clauses.
+What this module does NOT do: find checks that are not `assert` statements (`unittest.TestCase` methods'
+`self.assertEqual`, `if f(x) != y: raise ...`: such tests end as `no_checks`), `from solution import *`,
+or rewrite `except*` clauses.
 """
 
 from __future__ import annotations
