@@ -93,3 +93,16 @@ def test_a_free_name_binds_only_the_module_of_the_same_name():
     assert run(scripted(frames(same, {"t": "ok", "id": 1, "v": 2})), tests)["status"] == "pass"
     v = run(scripted(frames(other, {"t": "ok", "id": 1, "v": 2})), tests)
     assert v["status"] == "fail" and "NameError" in v["detail"]
+
+
+def test_the_deadline_holds_inside_decoding(monkeypatch):
+    from sandbox import channel
+
+    def endless_decode(*_a, **_k):  # stands in for any decode that would run past the deadline
+        while True:
+            pass
+
+    monkeypatch.setattr(channel.codec, "decode_value", endless_decode)
+    t0 = time.monotonic()
+    v = run(scripted(frames(READY_F, {"t": "ok", "id": 1, "v": 2})), "assert f(1) == 2\n", timeout=0.5)
+    assert v["status"] == "timeout" and time.monotonic() - t0 < 30.0  # generous: returned at all
