@@ -16,7 +16,9 @@ caught by `except ValueError`). Control-flow types (StopIteration, StopAsyncIter
 BaseException-only types) are never matched by name: no honest test expects a solution to raise them, and
 matching them would let a candidate end a test's `while True: ... except StopIteration` loop early.
 `except Exception` / bare `except` catch a CandidateError as Python would. Catching an exception is not a
-check; `pytest.raises` that sees the expected exception is one.
+check; `pytest.raises` that sees the expected exception is one. The two real built-in exceptions a candidate
+can cause are answers about its own objects: a handle's missing attribute is an AttributeError (so
+`hasattr`/`getattr(h, n, default)` work) and a handle without len() a TypeError (so `list(h)` works).
 
 Mutated arguments: after a call, top-level list/dict/set/bytearray arguments the candidate changed are
 copied back into the test's objects as plain values (`copy_back`); nested objects are replaced, not
