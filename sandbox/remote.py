@@ -22,7 +22,8 @@ can cause are answers about its own objects: a handle's missing attribute is an 
 
 Mutated arguments: after a call, top-level list/dict/set/bytearray arguments the candidate changed are
 copied back into the test's objects as plain values (`copy_back`); nested objects are replaced, not
-mutated, so identity below the top level is not kept.
+mutated, so identity below the top level is not kept. As in plain Python, a test that hands the candidate
+an object it later compares against (`assert f(xs) == sorted(xs)`) trusts the candidate with it.
 What this module does NOT do: send test-supplied callables to the candidate (a TypeError), let tests use
 a candidate's class for isinstance/subclassing, or match a test's own exception classes by name.
 """
