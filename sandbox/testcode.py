@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import symtable
 from dataclasses import dataclass
 from types import CodeType
 
@@ -41,27 +42,38 @@ class Prepared:
     test_functions: tuple[str, ...]
 
 
+def _at(node, like):
+    """Give a new node `like`'s position (cheaper than fix_missing_locations over the whole tree)."""
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        setattr(node, attr, getattr(like, attr, None))
+    return node
+
+
+def _call(name: str, args: list, like) -> ast.Call:
+    return _at(ast.Call(_at(ast.Name(name, ast.Load()), like), args, []), like)
+
+
 class _Rewriter(ast.NodeTransformer):
     def __init__(self):
         self.from_solution: set[str] = set()
         self.sites = 0
 
-    def _site(self) -> ast.Constant:
+    def _site(self, like) -> ast.Constant:
         self.sites += 1
-        return ast.Constant(self.sites - 1)
+        return _at(ast.Constant(self.sites - 1), like)
 
     def visit_Assert(self, node: ast.Assert):
         self.generic_visit(node)
-        at = self._site()
-        msg = node.msg if node.msg is not None else ast.Constant(None)
-        fail = ast.Expr(ast.Call(ast.Name("__sbx_fail__", ast.Load()), [at, msg], []))
-        ok = ast.Expr(ast.Call(ast.Name("__sbx_ok__", ast.Load()), [at], []))
-        return ast.copy_location(ast.If(ast.UnaryOp(ast.Not(), node.test), [fail], [ok]), node)
+        at = self._site(node)
+        msg = node.msg if node.msg is not None else _at(ast.Constant(None), node)
+        fail = _at(ast.Expr(_call("__sbx_fail__", [at, msg], node)), node)
+        ok = _at(ast.Expr(_call("__sbx_ok__", [at], node)), node)
+        return _at(ast.If(_at(ast.UnaryOp(ast.Not(), node.test), node), [fail], [ok]), node)
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler):
         self.generic_visit(node)
         if node.type is not None:
-            node.type = ast.Call(ast.Name("__sbx_exc__", ast.Load()), [node.type], [])
+            node.type = _call("__sbx_exc__", [node.type], node.type)
         return node
 
     def visit_Call(self, node: ast.Call):
@@ -69,8 +81,8 @@ class _Rewriter(ast.NodeTransformer):
         f = node.func
         if isinstance(f, ast.Attribute) and f.attr == "raises" and isinstance(f.value, ast.Name) \
                 and f.value.id == "pytest":
-            node.func = ast.Name("__sbx_raises__", ast.Load())
-            node.args.insert(0, self._site())
+            node.func = _at(ast.Name("__sbx_raises__", ast.Load()), f)
+            node.args.insert(0, self._site(node))
         return node
 
     def visit_ImportFrom(self, node: ast.ImportFrom):
@@ -80,23 +92,19 @@ class _Rewriter(ast.NodeTransformer):
         return node
 
 
-def _bound_and_read(tree: ast.AST) -> tuple[set[str], set[str]]:
+def _bound_and_read(source: str) -> tuple[set[str], set[str]]:
+    """Names bound anywhere (assigned, imported, parameters, def/class) and names read, from the symbol
+    tables CPython's compiler builds (C code: far cheaper than walking the AST in Python)."""
     bound, read = set(), set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name):
-            (read if isinstance(n.ctx, ast.Load) else bound).add(n.id)
-        elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bound.add(n.name)
-        elif isinstance(n, ast.arg):
-            bound.add(n.arg)
-        elif isinstance(n, ast.alias):
-            bound.add((n.asname or n.name).split(".")[0])
-        elif isinstance(n, ast.ExceptHandler) and n.name:
-            bound.add(n.name)
-        elif isinstance(n, ast.MatchAs | ast.MatchStar) and n.name:
-            bound.add(n.name)
-        elif isinstance(n, ast.MatchMapping) and n.rest:
-            bound.add(n.rest)
+    stack = [symtable.symtable(source, FILENAME, "exec")]
+    while stack:
+        table = stack.pop()
+        stack.extend(table.get_children())
+        for sym in table.get_symbols():
+            if sym.is_assigned() or sym.is_imported() or sym.is_parameter() or sym.is_namespace():
+                bound.add(sym.get_name())
+            if sym.is_referenced():
+                read.add(sym.get_name())
     return bound, read
 
 
@@ -127,9 +135,10 @@ def prepare(source: str) -> Prepared:
     """Parse and rewrite one block of test code. Raises SyntaxError for test code that does not parse."""
     tree = ast.parse(source, FILENAME)
     rw = _Rewriter()
-    tree = ast.fix_missing_locations(rw.visit(tree))
-    bound, read = _bound_and_read(tree)
-    free = {n for n in read - bound - _BUILTINS if not n.startswith("__")} | rw.from_solution
+    tree = rw.visit(tree)
+    bound, read = _bound_and_read(source)
+    bound -= rw.from_solution  # bound only by the dropped `from solution import ...`
+    free = {n for n in read - bound - _BUILTINS if not n.startswith(("__", "."))} | rw.from_solution
     defs = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
     called = _called_at_top(tree)
     call_check = any(d.name == "check" for d in defs) and "check" not in called
