@@ -59,14 +59,14 @@ def same(a, b) -> bool:
     return a == b
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(plain)
 def test_every_plain_value_round_trips_with_its_types(value):
     body = codec.pack({"v": codec.encode_value(value)})[codec.HEADER.size:]
     assert same(codec.decode_value(codec.unpack(body)["v"]), value)
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(json_like)
 def test_any_json_decodes_to_plain_data_or_a_codec_error(wire):
     try:
@@ -75,7 +75,7 @@ def test_any_json_decodes_to_plain_data_or_a_codec_error(wire):
         pass
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=200) | st.text(max_size=100).map(str.encode))
 def test_any_bytes_unpack_to_a_dict_or_a_codec_error(body):
     try:
@@ -107,7 +107,7 @@ def _answers_two(chunks) -> bool:
     return False
 
 
-@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(chunk, max_size=8), TESTS, st.sampled_from([None, "f"]))
 def test_any_frame_sequence_ends_in_a_bounded_verdict(chunks, tests, entry_point):
     v = run(scripted(b"".join(chunks)), tests, entry_point=entry_point, timeout=1.0, limits=LIMITS)
