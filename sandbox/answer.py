@@ -1,8 +1,8 @@
 """The untrusted side of the call protocol: answer the judge's requests inside the candidate's process.
 
 Runs in the confined child (child.py) after the candidate's source is loaded. Requests (codec frames):
-`call` a top-level name or a handle; `op` on a handle (getattr, setattr, getitem, setitem, len, list,
-contains, str, repr, bool). Values the codec cannot send as plain data (instances, bound methods,
+`call` a top-level name or a handle; `op` on a handle (getattr, setattr, getitem, setitem, list, str,
+repr, bool). Values the codec cannot send as plain data (instances, bound methods,
 generators, classes) are kept here in a handle table and sent as `{"H": id}`; the judge only ever asks
 about them (remote.py). After a call, top-level list/dict/set/bytearray arguments whose contents changed
 are sent back (`m`) so the judge can copy the mutation into the test's own objects.
@@ -24,9 +24,7 @@ _OPS = {
     "setattr": lambda o, a, b: setattr(o, a, b),
     "getitem": lambda o, a, b: o[a],
     "setitem": lambda o, a, b: o.__setitem__(a, b),
-    "len": lambda o, a, b: len(o),
     "list": lambda o, a, b: list(o),
-    "contains": lambda o, a, b: a in o,
     "str": lambda o, a, b: str(o),
     "repr": lambda o, a, b: repr(o),
     "bool": lambda o, a, b: bool(o),
@@ -86,9 +84,9 @@ def answer(req: dict, ns: dict, handles: Handles) -> dict:
                     raise
                 return {"t": "noattr", "id": rid}
             except TypeError:
-                if req["op"] != "len":
+                if req["op"] != "list":
                     raise
-                return {"t": "nolen", "id": rid}  # so that list(handle) can skip the length hint
+                return {"t": "nolist", "id": rid}  # not iterable: a real TypeError in the judge
             return {"t": "ok", "id": rid, "v": handles.encode(value)}
         target = ns[req["name"]] if "name" in req else handles.objects[req["h"]]
         args, kwargs = handles.decode(req["args"]), handles.decode(req["kwargs"])

@@ -166,12 +166,12 @@ class Channel:
 
     def op(self, h: int, op: str, a=None, b=None):
         """One question about a handle (remote.Remote); AttributeError when the object has no such attribute."""
-        replies = ("ok", "exc", {"getattr": "noattr", "len": "nolen"}.get(op, "ok"))
+        replies = ("ok", "exc", {"getattr": "noattr", "list": "nolist"}.get(op, "ok"))
         frame = self.request({"t": "op", "h": h, "op": op, "a": self.encode(a), "b": self.encode(b)}, replies)
         if frame["t"] == "noattr":
             raise AttributeError(a)
-        if frame["t"] == "nolen":
-            raise TypeError("the candidate's object has no len()")
+        if frame["t"] == "nolist":
+            raise TypeError("the candidate's object is not iterable")
         return self.decode(frame.get("v"))
 
     def stdout_text(self) -> str:

@@ -2,8 +2,10 @@
 
 Runs in the judge. Everything the candidate gives back crosses as plain data (codec.py) or as a `Remote`
 handle: an object of the judge's own class that forwards only a fixed set of questions to the child
-(attribute read/write, call, item read/write, len, iteration as one list, `in`, str, repr, bool) and gets
-plain data back. Equality and hashing of a handle are identity: a candidate's `__eq__` never runs here.
+(attribute read/write, call, item read/write, its items as one list, str, repr, bool) and gets plain data
+back. Equality and hashing of a handle are identity: a candidate's `__eq__` never runs here. `len(h)`,
+`iter(h)` and `x in h` are computed here from one plain snapshot of the items, so they cannot contradict
+each other and `in` compares with the judge's `==` (a `__contains__` that says yes to everything is moot).
 
 Exceptions. A candidate's exception reaches the tests only as `CandidateError` (an `Exception`), never as
 an instance of the built-in type it names, so no built-in or library machinery that catches a type for
@@ -18,7 +20,8 @@ matching them would let a candidate end a test's `while True: ... except StopIte
 `except Exception` / bare `except` catch a CandidateError as Python would. Catching an exception is not a
 check; `pytest.raises` that sees the expected exception is one. The two real built-in exceptions a candidate
 can cause are answers about its own objects: a handle's missing attribute is an AttributeError (so
-`hasattr`/`getattr(h, n, default)` work) and a handle without len() a TypeError (so `list(h)` works).
+`hasattr`/`getattr(h, n, default)` work) and a handle that is not iterable a TypeError (so `list(h)`
+skips the length hint as Python would).
 
 Mutated arguments: after a call, top-level list/dict/set/bytearray arguments the candidate changed are
 copied back into the test's objects as plain values (`copy_back`); nested objects are replaced, not
@@ -177,14 +180,18 @@ class Remote:
     def __setitem__(self, key, value) -> None:
         self._chan.op(self._h, "setitem", key, value)
 
+    def _snapshot(self) -> list:
+        """The object's items as one plain list: len, iteration and `in` all answer from it."""
+        return _typed(self._chan.op(self._h, "list"), list, "iteration")
+
     def __len__(self) -> int:
-        return _typed(self._chan.op(self._h, "len"), int, "len()")
+        return len(self._snapshot())
 
     def __iter__(self):
-        return iter(_typed(self._chan.op(self._h, "list"), list, "iteration"))
+        return iter(self._snapshot())
 
     def __contains__(self, item) -> bool:
-        return _typed(self._chan.op(self._h, "contains", item), bool, "in")
+        return item in self._snapshot()  # the judge's `==` on plain data, never the candidate's __contains__
 
     def __bool__(self) -> bool:
         return _typed(self._chan.op(self._h, "bool"), bool, "bool()")

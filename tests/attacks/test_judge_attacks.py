@@ -221,10 +221,22 @@ def test_lying_eq_inside_a_container_does_not_pass(sb):
     assert judged(sb, src, "assert f() == [1, 2]\n").status == "fail"
 
 
-def test_a_lying_len_answer_is_a_bad_response(sb):
-    src = (FORGE + "def evil(req, ns, h):\n    if req.get('op') == 'len':\n        return {'t': 'ok', 'id': req['id'], 'v': 'three'}\n"
+def test_a_lying_snapshot_answer_is_a_bad_response(sb):
+    src = (FORGE + "def evil(req, ns, h):\n    if req.get('op') == 'list':\n        return {'t': 'ok', 'id': req['id'], 'v': 'abc'}\n"
            "    return real(req, ns, h)\nA.answer = evil\nclass Box:\n    pass\ndef f():\n    return Box()\n")
     assert judged(sb, src, "assert len(f()) == 3\n").status == "bad_response"
+
+
+def test_a_contains_that_says_yes_to_everything_does_not_pass(sb):
+    src = ("class All:\n    def __contains__(self, x):\n        return True\n    def __iter__(self):\n"
+           "        return iter([])\ndef primes_below(n):\n    return All()\n")
+    assert judged(sb, src, "r = primes_below(10)\nassert 2 in r and 3 in r and 7 in r\n").status == "fail"
+
+
+def test_len_and_iteration_of_a_handle_cannot_contradict_each_other(sb):
+    src = ("class Liar:\n    def __len__(self):\n        return 3\n    def __iter__(self):\n        return iter([1])\n"
+           "def f():\n    return Liar()\n")
+    assert judged(sb, src, "r = f()\nassert len(r) == 3 and list(r) == [1]\n").status == "fail"
 
 
 def test_a_forged_handle_id_is_only_a_candidate_error(sb):

@@ -24,10 +24,11 @@ def test_an_honest_answer_passes_and_a_wrong_one_fails():
 
 def test_objects_come_back_as_handles_and_only_plain_data_is_compared():
     src = ("class Counter:\n    def __init__(self):\n        self.n = 0\n    def add(self, k):\n        self.n += k\n"
-           "        return self.n\n    def __len__(self):\n        return self.n\n    def __str__(self):\n        return f'C{self.n}'\n")
+           "        return self.n\n    def __iter__(self):\n        return iter(range(self.n))\n    def __str__(self):\n        return f'C{self.n}'\n")
     tests = ("c = Counter()\nassert c.add(2) == 2\nassert c.add(3) == 5\nassert c.n == 5\nassert len(c) == 5\n"
-             "assert str(c) == 'C5'\nassert not hasattr(c, 'missing')\nassert c == c and c != Counter()\n")
-    assert run(serving(src), tests) == {"status": "pass", "passed": 7, "total": 7, "detail": ""}
+             "assert str(c) == 'C5'\nassert not hasattr(c, 'missing')\nassert c == c and c != Counter()\n"
+             "assert 4 in c and 5 not in c and list(c) == [0, 1, 2, 3, 4]\n")
+    assert run(serving(src), tests) == {"status": "pass", "passed": 8, "total": 8, "detail": ""}
 
 
 def test_mutated_arguments_are_copied_back_into_the_tests_objects():
