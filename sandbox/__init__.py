@@ -13,17 +13,31 @@ worker forks a child that drops to an unprivileged uid (or zero capabilities in 
 rlimits (address space, CPU, file size, open files, processes), no_new_privs, Landlock (read-only Python,
 read-write scratch, no TCP, no signals out) and seccomp (no sockets, exec, ptrace, namespaces, mount,
 io_uring, bpf). The verdict is computed outside that child: the trusted test code runs in a separate judge
-process and calls the candidate's functions over a pipe; answers are decoded as plain data. Exit codes
-and printed text never count as a pass. After each job every process of the job is killed, including
-double-forked daemons (status "escaped_processes").
+process and calls the candidate's functions over a pipe; answers are decoded as plain data, and objects the
+candidate returns stay in its process behind handles. Exit codes and printed text never count as a pass.
+After each job every process of the job is killed, including double-forked daemons ("escaped_processes").
 
-What is covered: the attacks in tests/attacks and ../shared/redteam/sandbox (hangs, fork/thread/memory
-bombs, output floods, file writes and secret reads, network, killing the harness, forged results, lying
-`__eq__`, daemons, disk and inode exhaustion, exec, giant answers).
+The judge's rules (judge.py, testcode.py, remote.py): the judge alone builds the tests' namespace, so a
+candidate's `check`, `abs`, `all`, `sorted`, `range`, ... never replace the tests' own names or builtins; it
+binds only the entry point and names the tests read but never define. A candidate's exception reaches the
+tests only as one opaque `CandidateError` (a test's own `except ValueError` still catches a candidate
+ValueError, by name; StopIteration never). A pass needs at least one check that ran (else "no_checks");
+partial credit counts checks that ran. Decoding is linear in the answer's size, and one deadline covers it.
+
+What is covered: the attacks in tests/attacks (isolation; and, in test_judge_attacks.py, the judge:
+namespace shadowing, exceptions steering trusted control flow, vacuous passes, partial-credit inflation,
+decode bombs, forged, duplicated and out-of-order frames, handle abuse, lying objects) and
+../shared/redteam/sandbox (hangs, fork/thread/memory bombs, output floods, file writes and secret reads,
+network, killing the harness, forged results, lying `__eq__`, daemons, disk and inode exhaustion, exec, giant
+answers); hypothesis fuzzing of the codec and of the judge protocol (tests/unit/sandbox/test_fuzz.py).
 What is not covered: kernel exploits (the shared kernel remains the boundary: run the pool inside a VM or
 gVisor for that), side channels, memory pressure across many workers (no usable cgroups here: the
-address-space limit is per process), object identity across the boundary (in-place mutations of
-arguments are not seen by the test), and hostile *test* code (tests are trusted).
+address-space limit is per process), hostile *test* code (tests are trusted), test helpers that live in the
+candidate's source (HumanEval/32's `poly`: a solution may rewrite them), test-supplied callables passed to
+the candidate (refused), the candidate's classes used by the tests for isinstance or subclassing, identity
+of objects nested inside mutated arguments (copied back as plain values), and checks that are not `assert`
+statements (`unittest.TestCase`'s `self.assertEqual`, `if f(x) != y: raise ...`: such tests end as
+"no_checks").
 """
 
 from __future__ import annotations
