@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if isinstance(args.resume, str) and "=" in args.resume:  # `--resume run.steps=5`: an override, not a folder
         args.args.append(args.resume)
         args.resume = True
+    if isinstance(args.resume, str) and not Path(args.resume).is_dir() and _is_config(args.resume):
+        args.args.insert(0, args.resume)  # `--resume smoke`: the config, resumed in its run.output_dir
+        args.resume = True
     config = [a for a in args.args if "=" not in a]
     if len(config) > 1:
         p.error(f"one config expected, got {config}; overrides look like section.key=value")
@@ -64,6 +67,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.config is None and not isinstance(args.resume, str):
         p.error("a config is required (a YAML file or a shipped name), unless resuming with --resume RUN_DIR")
     return args
+
+
+def _is_config(name: str) -> bool:
+    from rlvr.config import ConfigError, resolve_config_path
+
+    try:
+        return resolve_config_path(name).is_file()
+    except ConfigError:
+        return False
 
 
 def load(args: argparse.Namespace):

@@ -5,7 +5,11 @@ caught before it). Also: the command line in any order, --print-config, --dry-ru
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -43,6 +47,8 @@ def test_parse_args_takes_resume_and_overrides_in_any_order():
     assert (a.config, a.resume, sorted(a.overrides)) == ("smoke", True, ["learner.lr=0.1", "run.steps=5"])
     a = run.parse_args(["smoke", "--resume", "runs/x", "run.steps=5", "--overwrite"])
     assert (a.config, a.resume, a.overrides, a.overwrite) == ("smoke", "runs/x", ["run.steps=5"], True)
+    a = run.parse_args(["--resume", "smoke", "run.steps=5"])  # a config name, not a folder
+    assert (a.config, a.resume, a.overrides) == ("smoke", True, ["run.steps=5"])
     a = run.parse_args(["--resume", "runs/x", "run.steps=5"])
     assert (a.config, a.resume, a.overrides) == (None, "runs/x", ["run.steps=5"])
 
@@ -166,3 +172,59 @@ def test_saved_config_round_trips(tmp_path):
     cfg = load_config("smoke", [f"run.output_dir={tmp_path}"])
     run_folder.start(cfg, run_folder.plan(cfg))
     assert yaml.safe_load((tmp_path / "config.yaml").read_text())["run"]["output_dir"] == str(tmp_path)
+
+
+# -- end to end: custom rewards train; the run folder's rules on a real run ----------------------------------
+HERE = Path(__file__).parent
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "RAY_AUTH_MODE": "disabled", "HF_HUB_OFFLINE": "1"}
+
+
+def run_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rlvr.run", *args], capture_output=True, text=True,
+                          timeout=timeout, env=ENV)
+
+
+def step_lines(out: Path) -> list[dict]:
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    return [x for x in lines if "reward_mean" in x]
+
+CUSTOM = '''\
+from rewards import Score, Verifier
+
+
+class StartsWithDigit(Verifier):
+    name = "starts_with_digit"
+
+    def score(self, completion, **row):
+        return Score(float(completion.lstrip()[:1].isdigit()), {"reason": "digit"})
+
+
+def short(prompts, completions, **columns):
+    return [1.0 - min(len(c), 64) / 64 for c in completions]
+'''
+
+
+@pytest.mark.slow
+def test_custom_rewards_train_and_the_run_folder_rules_hold(tmp_path):
+    plugin = tmp_path / "fh_custom_rewards.py"
+    plugin.write_text(CUSTOM)
+    out = tmp_path / "run"
+    verifiers = f"rewards.verifiers=[{{name: '{plugin}:StartsWithDigit'}}, {{name: '{plugin}:short', weight: 0.5}}]"
+    args = [str(HERE / "learn.yaml"), f"run.output_dir={out}", "run.steps=2", verifiers]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    steps = step_lines(out)
+    assert [s["step"] for s in steps] == [1, 2]
+    assert all("reward_starts_with_digit_mean" in s and "reward_short_mean" in s for s in steps), steps[0]
+    assert all(s["reward_failures"] == 0 for s in steps)
+    assert (out / "checkpoints" / "step-000002" / "config.yaml").is_file()
+
+    again = run_cli(*args, timeout=300)
+    assert again.returncode == 2 and "already holds a run (checkpoint at step 2)" in again.stderr
+    changed = run_cli("--resume", str(out), "learner.lr=0.5", timeout=300)
+    assert changed.returncode == 2 and "learner.lr (0.03 -> 0.5)" in changed.stderr
+    assert "starting the learner" not in changed.stdout
+    done = run_cli("--resume", str(out), timeout=300)
+    assert done.returncode == 0 and "already finished at step 2" in done.stdout, done.stderr
+    assert "starting the learner" not in done.stdout
+    assert [s["step"] for s in step_lines(out)] == [1, 2]

@@ -130,3 +130,28 @@ def test_list_verbose_shows_fields_and_options(capsys):
     out = capsys.readouterr().out
     assert "row fields: answer" in out and "last_number=True" in out
     assert "row fields: tools, answer" in out
+
+
+class _Upper(Verifier):
+    name = "fh_upper"
+
+    def score(self, completion, **row):
+        from rewards import Score
+
+        return Score(float(completion.isupper()), {"reason": "upper"})
+
+
+def test_the_pool_explains_a_verifier_from_main(monkeypatch):
+    """A class from a script's __main__ is refused at submit, alone or inside a Composite; one that pickles
+    here (the script's __main__ has it) fails to load in the worker, and says why."""
+    from rewards.pool import _Fatal
+
+    monkeypatch.setattr(_Upper, "__module__", "__main__")
+    with RewardPool(workers=1, timeout_s=60) as pool:
+        with pytest.raises(VerifierLoadError, match="cannot be sent to a reward worker"):
+            pool.map(_Upper(), [{"completion": "A"}])
+        with pytest.raises(VerifierLoadError, match="cannot be pickled .*define it in a .py file"):
+            pool.map(Composite([(_Upper(), 1.0)]), [{"completion": "A"}])
+        monkeypatch.setattr(sys.modules["__main__"], "_Upper", _Upper, raising=False)
+        with pytest.raises(_Fatal, match="Can't get attribute '_Upper'.*define it in a .py file"):
+            pool.map(Composite([(_Upper(), 1.0)]), [{"completion": "A"}])
