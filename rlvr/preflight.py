@@ -4,7 +4,8 @@ A user's mistake must cost a second and read as one sentence, not a traceback af
 start-up. Checked here: every verifier builds with its options (an unknown option lists the valid ones; a
 plugin or `file.py:Name` that cannot load says why), the output folder can be written (a parent that is a
 file, a folder without write permission), and `data.prompt_template` renders on every row (a field it names
-that a row lacks is reported by file and line, through `rlvr.data.file_rows`). Per-row field checks
+that a row lacks is reported by file and line, through `rlvr.data.file_rows`), and so is a row lacking a
+field the verifiers need (before, it was named by its position after the shuffle). Per-row field checks
 (malformed tests, schemas, tool calls) live in `rlvr.data_checks`; the run-folder rules in `rlvr.run_folder`.
 
 What this module does NOT do: load the model or start Ray, vLLM or the reward pool.
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import os
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UserError", "build_reward", "check_output_dir", "template_checker", "with_template_check"]
+__all__ = ["UserError", "build_reward", "check_output_dir", "combine", "fields_checker", "template_checker"]
 
 
 class UserError(Exception):
@@ -89,14 +90,28 @@ def template_checker(template: str) -> Callable[[Mapping], None] | None:
     return check
 
 
-def with_template_check(check: Callable[[Mapping], None] | None, template: str) -> Callable[[Mapping], None] | None:
-    """`check` followed by the template check (either may be None)."""
-    render = template_checker(template)
-    if render is None or check is None:
-        return render or check
+def fields_checker(required: Iterable[str]) -> Callable[[Mapping], None] | None:
+    """A row check: every field the verifiers need is present and not null (read with the row's file line)."""
+    required = list(required)
+    if not required:
+        return None
 
-    def both(row: Mapping) -> None:
-        check(row)
-        render(row)
+    def check(row: Mapping) -> None:
+        for name in required:
+            if row.get(name) is None:
+                raise ValueError(f"lacks field {name!r}, which the verifiers need (its fields: {', '.join(sorted(row))})")
 
-    return both
+    return check
+
+
+def combine(*checks: Callable[[Mapping], None] | None) -> Callable[[Mapping], None] | None:
+    """One row check running each given check in turn (None entries are skipped)."""
+    live = [c for c in checks if c is not None]
+    if not live:
+        return None
+
+    def check(row: Mapping) -> None:
+        for fn in live:
+            fn(row)
+
+    return check

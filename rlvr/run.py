@@ -102,12 +102,13 @@ def prepare(cfg) -> Job:
     from rlvr import data
     from rlvr.data_checks import row_checker
     from rlvr.model import resolve_model
-    from rlvr.preflight import build_reward, with_template_check
+    from rlvr.preflight import build_reward, combine, fields_checker, template_checker
     from rlvr.sync import make_probe
 
     reward = build_reward(cfg.rewards.verifiers)
     try:  # data before the model: resolving it may convert weights (~45 s)
-        check = with_template_check(row_checker(v.name for v in cfg.rewards.verifiers), cfg.data.prompt_template)
+        check = combine(fields_checker(reward.required_fields), row_checker(v.name for v in cfg.rewards.verifiers),
+                        template_checker(cfg.data.prompt_template))
         train_rows, eval_rows = data.load_splits(cfg.data, check=check)  # a malformed row fails here, by line
         data.validate_rows(train_rows + eval_rows, reward.required_fields, cfg.data.path or cfg.data.task)
     except (KeyError, ValueError, FileNotFoundError) as err:

@@ -154,6 +154,13 @@ def test_prompt_template_naming_a_missing_field_names_file_and_line(tmp_path, ca
     assert "rows.jsonl: line 3 (id r2): data.prompt_template uses {topic}, which this row lacks" in err
 
 
+def test_a_row_lacking_a_verifier_field_is_named_by_file_line(tmp_path, capsys):
+    rows = [{"question": f"q{i}", "answer": "1", "id": f"r{i}"} for i in range(4)]
+    del rows[3]["answer"]
+    err = one_line_error(capsys, _data_config(tmp_path, "{question}", rows))
+    assert "rows.jsonl: line 4 (id r3): lacks field 'answer', which the verifiers need" in err
+
+
 def test_code_row_whose_tests_do_not_compile_names_file_line_and_id(tmp_path, capsys):
     rows = [{"question": f"q{i}", "tests": ["assert f() == 1"], "id": f"c{i}"} for i in range(3)]
     rows[1]["tests"] = "def test():\n    assert f( == 1\n"
