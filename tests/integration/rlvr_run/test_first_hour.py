@@ -235,3 +235,11 @@ def test_custom_rewards_train_and_the_run_folder_rules_hold(tmp_path):
     assert done.returncode == 0 and "already finished at step 2" in done.stdout, done.stderr
     assert "starting the learner" not in done.stdout
     assert [s["step"] for s in step_lines(out)] == [1, 2]
+
+
+def test_an_unquoted_template_override_is_one_line_with_the_quoting_fix(tmp_path, capsys, monkeypatch):
+    _no_prepare(monkeypatch)
+    err = one_line_error(capsys, "smoke", f"run.output_dir={tmp_path}", "data.prompt_template={topic} {question}")
+    assert """needs YAML quotes, e.g. data.prompt_template="'{topic} {question}'\"""" in err
+    cfg = load_config("smoke", ["data.prompt_template='{topic} {question}'"])  # the fix works
+    assert cfg.data.prompt_template == "{topic} {question}"
