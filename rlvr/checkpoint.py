@@ -2,7 +2,7 @@
 
 Layout under `output_dir/checkpoints/`: one folder per saved step (`step-000012/`) holding the learner's
 state (written by the learner: adapter, optimizer, RNG), `driver.json` (step, data position, driver RNG)
-and a copy of the run's resolved `config.yaml` (if the run folder has one; `--resume` compares it);
+and a copy of the run's resolved `config.resolved.yaml` (if the run folder has one; `--resume` compares it);
 `LATEST` names the newest complete one. A folder is written under a temporary name and renamed into
 place, and `LATEST` is replaced atomically, so a kill at any instant leaves the previous checkpoint usable.
 This module does not know what the learner saves, only where.
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 LATEST = "LATEST"
-CONFIG_NAME = "config.yaml"  # the run's resolved config, in output_dir and copied into each checkpoint
+CONFIG_NAME = "config.resolved.yaml"  # the run's resolved config, in output_dir and copied into each checkpoint
 
 
 def _root(output_dir: str | Path) -> Path:

@@ -2,7 +2,7 @@
 
 - A folder that holds a run (its `metrics.jsonl` or `checkpoints/`) is refused unless the user says what to
   do with it: `--resume` (continue it) or `--overwrite` (remove rlvr's outputs there and start again).
-- `config.yaml` in the folder is the run's resolved config; `checkpoint.save` copies it into every
+- `config.resolved.yaml` in the folder is the run's resolved config; `checkpoint.save` copies it into every
   checkpoint. `--resume` compares the checkpoint's config with the new one before any actor starts:
   keys in `RESUMABLE` may change (and are said in one line); any other change is one error naming the keys.
 - A run whose newest checkpoint reached `run.steps` and whose adapter was saved is finished: `--resume`
@@ -122,7 +122,7 @@ def plan(cfg, resume: bool = False, overwrite: bool = False) -> Plan:
 
 
 def start(cfg, p: Plan) -> None:
-    """Make the folder ready for the run the plan allows: clear old outputs if asked, write `config.yaml`."""
+    """Make the folder ready for the run the plan allows: clear old outputs if asked, write `config.resolved.yaml`."""
     from rlvr.config import save_config
 
     if p.action == "overwrite":

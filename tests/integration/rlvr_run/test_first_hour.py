@@ -71,7 +71,7 @@ def test_resume_with_a_changed_config_is_refused_before_anything_starts(tmp_path
 def test_a_finished_run_says_so_and_exits_0(tmp_path, capsys, monkeypatch):
     _no_prepare(monkeypatch)
     _fake_run(tmp_path, 3, adapter=True)
-    assert run.main(["--resume", str(tmp_path)]) == 0  # the run's own config.yaml
+    assert run.main(["--resume", str(tmp_path)]) == 0  # the run's own config.resolved.yaml
     assert "already finished at step 3" in capsys.readouterr().out
 
 
@@ -178,7 +178,7 @@ def test_dry_run_checks_everything_and_starts_nothing(tmp_path, capsys):
 def test_saved_config_round_trips(tmp_path):
     cfg = load_config("smoke", [f"run.output_dir={tmp_path}"])
     run_folder.start(cfg, run_folder.plan(cfg))
-    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["run"]["output_dir"] == str(tmp_path)
+    assert yaml.safe_load((tmp_path / "config.resolved.yaml").read_text())["run"]["output_dir"] == str(tmp_path)
 
 
 # -- end to end: custom rewards train; the run folder's rules on a real run ----------------------------------
@@ -224,7 +224,7 @@ def test_custom_rewards_train_and_the_run_folder_rules_hold(tmp_path):
     assert [s["step"] for s in steps] == [1, 2]
     assert all("reward_starts_with_digit_mean" in s and "reward_short_mean" in s for s in steps), steps[0]
     assert all(s["reward_failures"] == 0 for s in steps)
-    assert (out / "checkpoints" / "step-000002" / "config.yaml").is_file()
+    assert (out / "checkpoints" / "step-000002" / "config.resolved.yaml").is_file()
 
     again = run_cli(*args, timeout=300)
     assert again.returncode == 2 and "already holds a run (checkpoint at step 2)" in again.stderr

@@ -17,7 +17,7 @@ def _cfg(out, *overrides):
 
 
 def _fake_run(out, step, *overrides, adapter=False):
-    """A folder as a run leaves it: config.yaml, metrics, a checkpoint at `step` (carrying the config)."""
+    """A folder as a run leaves it: config.resolved.yaml, metrics, a checkpoint at `step` (carrying the config)."""
     cfg = _cfg(out, *overrides)
     run_folder.start(cfg, run_folder.plan(cfg))
     (out / "metrics.jsonl").write_text('{"step": 1, "reward_mean": 0.5}\n')
@@ -45,19 +45,20 @@ def test_overwrite_removes_rlvr_outputs_and_nothing_else(tmp_path):
     out = tmp_path / "run"
     _fake_run(out, 2, adapter=True)
     (out / "notes.txt").write_text("mine")
+    (out / "config.yaml").write_text("mine")  # a user's own config next to the run is not rlvr's
     cfg = _cfg(out, "learner.lr=0.5")
     p = run_folder.plan(cfg, overwrite=True)
     assert p.action == "overwrite" and "removing" in p.note
     run_folder.start(cfg, p)
-    assert sorted(x.name for x in out.iterdir()) == ["config.yaml", "notes.txt"]
-    assert load_config(out / "config.yaml") == cfg
+    assert sorted(x.name for x in out.iterdir()) == ["config.resolved.yaml", "config.yaml", "notes.txt"]
+    assert load_config(out / "config.resolved.yaml") == cfg
 
 
 def test_each_checkpoint_carries_the_resolved_config(tmp_path):
     out = tmp_path / "run"
     cfg = _fake_run(out, 3)
     ckpt = checkpoint.latest(out)
-    assert load_config(ckpt / "config.yaml") == cfg
+    assert load_config(ckpt / "config.resolved.yaml") == cfg
 
 
 def test_resume_allows_listed_changes_and_says_them(tmp_path):
