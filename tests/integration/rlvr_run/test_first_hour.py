@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rlvr import checkpoint, run, run_folder
 from rlvr.config import load_config
@@ -51,6 +53,14 @@ def test_parse_args_takes_resume_and_overrides_in_any_order():
     assert (a.config, a.resume, a.overrides) == ("smoke", True, ["run.steps=5"])
     a = run.parse_args(["--resume", "runs/x", "run.steps=5"])
     assert (a.config, a.resume, a.overrides) == (None, "runs/x", ["run.steps=5"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(["smoke", "run.steps=5", "learner.lr=0.1", "--resume", "--dry-run"]))
+def test_any_order_of_config_overrides_and_flags_parses_the_same(argv):
+    a = run.parse_args(list(argv))
+    assert (a.config, a.resume, a.dry_run) == ("smoke", True, True)
+    assert sorted(a.overrides) == ["learner.lr=0.1", "run.steps=5"]
 
 
 def test_an_existing_run_is_refused(tmp_path, capsys, monkeypatch):
