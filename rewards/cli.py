@@ -123,9 +123,27 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    for row in describe():
+    for row in describe(verbose=args.verbose):
         print(f"{row['name']:16} {row['source']:12} {row['target']}")
+        if not args.verbose:
+            continue
+        if "error" in row:
+            print(f"    cannot load: {row['error']}")
+            continue
+        print(f"    row fields: {', '.join(row['fields']) or '(none beyond the completion)'}")
+        print(f"    options:    {_options_text(row['options'])}")
     return 0
+
+
+def _options_text(options: dict[str, Any] | None) -> str:
+    import inspect
+
+    if options is None:
+        return "(any keyword; see its docstring)"
+    if not options:
+        return "(none)"
+    return ", ".join(name if default is inspect.Parameter.empty else f"{name}={default!r}"
+                     for name, default in options.items())
 
 
 def parser() -> argparse.ArgumentParser:
@@ -140,7 +158,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--option", type=_option, action="append", help="verifier option KEY=VALUE (JSON value)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_score)
-    sub.add_parser("list", help="list verifiers, plugins included").set_defaults(func=_list)
+    ls = sub.add_parser("list", help="list verifiers, plugins included")
+    ls.add_argument("-v", "--verbose", action="store_true", help="also each verifier's row fields and options")
+    ls.set_defaults(func=_list)
     return p
 
 

@@ -357,7 +357,9 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, dict[str, Any]]:
         try:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as e:
-            raise ConfigError(f"override {item!r}: value is not valid YAML ({e})") from None
+            problem = " ".join(str(e).split("\n")[0].split())
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({problem}); text with braces or "
+                              f"colons needs YAML quotes, e.g. {dotted.strip()}=\"'{raw.strip()}'\"") from None
         out.setdefault(section, {})[key] = value
     return out
 

@@ -56,6 +56,14 @@ def check_code(row: Mapping) -> None:
             raise RowError("tests", "is an empty string")
     elif not (isinstance(tests, list) and tests and all(isinstance(t, str) and t.strip() for t in tests)):
         raise RowError("tests", "must be test code (a string) or a non-empty list of assert strings")
+    for i, source in enumerate([tests] if isinstance(tests, str) else tests):
+        try:
+            compile(source, "<tests>", "exec")
+        except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte
+            at = f"line {exc.lineno}" if isinstance(exc, SyntaxError) and exc.lineno else "its text"
+            which = "" if isinstance(tests, str) else f" (assert {i})"
+            msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            raise RowError("tests", f"does not compile{which}: {at}: {msg}") from None
     entry = row.get("entry_point")
     if entry is not None and not (isinstance(entry, str) and entry.isidentifier()):
         raise RowError("entry_point", f"must be a Python identifier, got {entry!r}")
