@@ -3,9 +3,10 @@
 Why: rlimits are per process, so without a group a job's 64 spinning processes take 64 shares of the CPU
 from a one-process job in the neighbouring worker (measured here: 0.02 s of CPU per wall second for the
 neighbour, 0.29 s with a group each), and its processes' memory adds up past the per-process address-space
-limit. A group per worker, reused by its jobs one after another, costs nothing per job: the candidate's
-process joins it before any candidate code runs (it writes "0" to an fd the worker opened) and every
-process it forks stays in it. The worker counts and kills the job's processes from the group's list.
+limit. A group per worker, reused by its jobs one after another, costs nothing per job: the zygote joins it
+at start-up, so each candidate's process is born in it (moving a process per job would cost an RCU grace
+period), and every process it forks stays in it. The worker counts and kills the job's processes from the
+group's list (all but the zygote).
 
 The group lives under this process's own cgroup of each hierarchy (named `sbx-<pid of the worker's outer
 process>`); stale groups of dead workers are removed when a worker starts.
@@ -50,7 +51,7 @@ def sweep_stale() -> None:
 
 
 class JobGroup:
-    """The worker's job group in each controller: made at start-up, joined per job, removed at exit."""
+    """The worker's job group in each controller: made at start-up, joined by the zygote, removed at exit."""
 
     def __init__(self, name: str, memory_bytes: int, max_procs: int):
         self.dirs: list[str] = []
@@ -91,7 +92,7 @@ class JobGroup:
 
 
 def join(fds: list[int]) -> None:
-    """Move the calling process into the group (called by the candidate's process, still trusted)."""
+    """Move the calling process into the group (the zygote, once)."""
     for fd in fds:
         os.write(fd, b"0")
 

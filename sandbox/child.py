@@ -2,8 +2,9 @@
 
 Runs in the process the zygote (zygote.py) forks per job. `start_job` is the trusted prologue: it reads
 the job (the worker's plan frame, then the caller's source frame) from a pipe -- the only way the job's
-text ever reaches this process, after the fork -- joins the worker's cgroup, enters a fresh mount and IPC
-namespace with a fresh tmpfs as its working directory, and calls `confine`. `confine` applies, in order: a
+text ever reaches this process, after the fork --, enters a fresh IPC namespace and calls `confine`. (It
+was born in the worker's cgroup, where the zygote lives, and its working directory is a tmpfs the worker
+mounted for this job alone.) `confine` applies, in order: a
 new session, only the fds the job needs, rlimits, an unprivileged uid (or zero capabilities in
 user-namespace mode), no_new_privs, a parent-death signal, Landlock and seccomp, and closes the setup pipe
 last. A failure anywhere in the prologue is written to that setup pipe, which the worker alone reads: the
@@ -27,7 +28,7 @@ import sys
 import traceback
 import types
 
-from . import cgroups, codec, kernel
+from . import codec, kernel
 
 STDIN, STDOUT, STDERR, REQ, RESP, SETUP, RULESET = 0, 1, 2, 3, 4, 5, 6
 _setup_fd = -1  # where the prologue reports a failure; -1 once closed
@@ -57,8 +58,8 @@ def start_job(ctx: dict, fds: dict[str, int]) -> None:
         plan = codec.read_frame(fds["src"], limit=1 << 16)
         job = codec.read_frame(fds["src"])
         os.close(fds["src"])
-        cgroups.join(ctx["cgroup_fds"])
-        _fresh_namespaces(ctx, plan)
+        if ctx["fresh_ipc"]:
+            kernel.unshare(kernel.CLONE_NEWIPC)  # SysV/mq objects of this job die with its last process
         targets = {STDIN: _stdin(job.get("stdin") or "") if plan["kind"] == "io" else os.open("/dev/null", 0),
                    STDOUT: fds["out"], STDERR: fds["err"], SETUP: fds["setup"]}
         if plan["kind"] != "io":
@@ -82,21 +83,6 @@ def _report_setup_failure(e: BaseException) -> None:
         codec.write_all(_setup_fd, f"{type(e).__name__}: {e}"[:300].encode("utf-8", "replace"))
     except BaseException:
         pass
-
-
-def _fresh_namespaces(ctx: dict, plan: dict) -> None:
-    """A new mount and IPC namespace for this job alone, and a new tmpfs as its working directory.
-
-    Both vanish with the job's last process: no SysV IPC object, file, xattr or ACL of this job can reach
-    the next one, and nothing has to walk the job's files to clean up (the kernel drops the mount).
-    """
-    flags = (kernel.CLONE_NEWNS if ctx["fresh_mount"] else 0) | (kernel.CLONE_NEWIPC if ctx["fresh_ipc"] else 0)
-    if flags:
-        kernel.unshare(flags)
-    if ctx["fresh_mount"]:
-        owner = f",uid={plan['uid']},gid={plan['uid']}" if plan["uid"] is not None else ""
-        opts = f"size={ctx['scratch_mb']}m,nr_inodes={ctx['scratch_inodes']},mode=700{owner}"
-        kernel.mount("tmpfs", plan["workdir"], "tmpfs", kernel.MS_NOSUID | kernel.MS_NODEV, opts)
 
 
 def _stdin(text: str) -> int:

@@ -179,12 +179,13 @@ def _bpf_elsewhere() -> bytes:
 
 
 def make_job_group(cfg: dict, disabled: set[str], layers: dict, name: str) -> cgroups.JobGroup | None:
-    """The worker's cgroup for its jobs (memory: the job's address space plus its scratch), or None."""
+    """The worker's cgroup for its jobs, or None. The zygote lives in it too (one more process, and 64 MiB
+    more memory than the job's address space plus its scratch)."""
     if "cgroup" in disabled:
         layers["cgroup"] = "disabled by caller"
         return None
     try:
-        group = cgroups.JobGroup(name, (cfg["memory_mb"] + cfg["scratch_mb"]) << 20, cfg["max_procs"])
+        group = cgroups.JobGroup(name, (cfg["memory_mb"] + cfg["scratch_mb"] + 64) << 20, cfg["max_procs"] + 1)
     except OSError as e:
         layers["cgroup"] = f"cgroup v1 cpu/memory/pids unusable: {e}"
         return None

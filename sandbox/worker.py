@@ -18,10 +18,10 @@ closed). What this module does NOT do: pooling, retries, time limits on itself (
 
 from __future__ import annotations
 
-import gc
 import os
 import select
 import signal
+import struct
 import sys
 import time
 import traceback
@@ -40,6 +40,8 @@ class Worker:
         self.own_pidns = False
         self.uid: int | None = None
         self.group: cgroups.JobGroup | None = None
+        self.fresh_scratch = self.broken = False
+        self.judge_zygote_pid, self.judge_ctl = 0, None
         self.zygote_pid, self.ctl = 0, None
 
     # ---- start-up -------------------------------------------------------------------------------------
@@ -67,11 +69,7 @@ class Worker:
         ruleset, sfilter = isolation.prepare_policies(self.disabled, self.layers)
         self.layers["rlimits"] = "ok"
         self.layers["no_new_privs"] = "ok"
-        self._start_zygote(ruleset, sfilter)
-        from . import judge  # noqa: F401  (imported once here, after the zygote: judges are forked from us)
-
-        gc.collect()
-        gc.freeze()
+        self._start_zygotes(ruleset, sfilter)
         self._self_test()
 
     def _pick_uid(self, host_pid: int, was_root: bool) -> None:
@@ -85,15 +83,19 @@ class Worker:
         else:
             self.layers["uid"] = "needs root or user namespaces"
 
-    def _start_zygote(self, ruleset: int | None, sfilter) -> None:
-        c = self.cfg
+    def _start_zygotes(self, ruleset: int | None, sfilter) -> None:
+        """The candidates' zygote first, while this process is still small; then the judges' zygote."""
         ctx = {"ruleset": ruleset, "seccomp": sfilter, "cgroup_fds": self.group.join_fds if self.group else [],
-               "fresh_mount": self.layers.get("ns_mount") == "ok", "fresh_ipc": self.layers.get("ns_ipc") == "ok",
-               "scratch_mb": c["scratch_mb"], "scratch_inodes": c["scratch_inodes"]}
+               "fresh_ipc": self.layers.get("ns_ipc") == "ok" and not self.cfg.get("no_ipc_ns_per_job")}
+        self.fresh_scratch = self.layers.get("ns_mount") == "ok"
         keep = ([ruleset] if ruleset is not None else []) + list(ctx["cgroup_fds"])
-        self.zygote_pid, self.ctl = zygote.start(ctx, keep)
+        self.zygote_pid, self.ctl = zygote.start("sbx-zygote", zygote.candidate_entry, ctx, keep, 6)
         if ruleset is not None:
             os.close(ruleset)
+        from . import judge  # noqa: F401  (imported before the judges' zygote forks, not per judge)
+
+        limits = {"output_bytes": self.cfg["output_bytes"], "response_bytes": self.cfg["response_bytes"]}
+        self.judge_zygote_pid, self.judge_ctl = zygote.start("sbx-judges", judge_entry, {"limits": limits}, [], 7)
 
     def _self_test(self) -> None:
         source, checks = isolation.probe_job(self.layers, self.plan(5.0, "tests"))
@@ -123,10 +125,11 @@ class Worker:
         timeout = min(float(job["timeout"]), 3600.0)
         plan = self.plan(timeout, kind)
         pipes = {k: os.pipe() for k in ("setup", "src", "out", "err", "req", "resp", "verdict")}
+        self._mount_scratch()
         c_fds = {"setup": pipes["setup"][1], "src": pipes["src"][0], "out": pipes["out"][1],
                  "err": pipes["err"][1], "req": pipes["req"][0], "resp": pipes["resp"][1]}
         try:
-            c_pid = zygote.fork_candidate(self.ctl, c_fds)
+            c_pid = zygote.fork_via(self.ctl, [c_fds[n] for n in zygote.FD_NAMES])
         finally:
             for fd in c_fds.values():
                 os.close(fd)
@@ -137,15 +140,17 @@ class Worker:
         _forward_frame(frames_fd, pipes["src"][1])
         os.close(pipes["src"][1])
         c_pidfd = os.pidfd_open(c_pid)
-        j_pid = os.fork()
-        if j_pid == 0:
-            self._judge_main(kind, pipes, c_pidfd, t0 + timeout, frames_fd)
-        os.close(pipes["verdict"][1])
-        for k in ("req", "resp", "out", "err"):
-            os.close(pipes[k][1] if k == "req" else pipes[k][0])
+        j_fds = [pipes["req"][1], pipes["resp"][0], pipes["out"][0], pipes["err"][0], c_pidfd, pipes["verdict"][1]]
+        try:
+            j_pid = zygote.fork_via(self.judge_ctl, j_fds + [frames_fd], struct.pack("=?d", kind == "io", t0 + timeout))
+        finally:
+            for fd in j_fds:
+                if fd != c_pidfd:
+                    os.close(fd)
         verdict = self._await_judge(j_pid, pipes["verdict"][0], t0 + timeout + JUDGE_GRACE_S)
         os.close(pipes["verdict"][0])
         escaped = self._end_job(c_pid, c_pidfd)
+        self._drop_scratch()
         exit_status, cpu_s = _zombie_stat(c_pid)
         os.close(c_pidfd)
         setup_error = _read_all(pipes["setup"][0])
@@ -153,45 +158,40 @@ class Worker:
         return _merge(verdict, kind, escaped, exit_status, cpu_s, int(timeout) + 2, setup_error,
                       time.monotonic() - t0)
 
-    def _judge_main(self, kind, pipes, c_pidfd, deadline, spec_fd) -> None:
-        from . import judge
-
-        code = 0
-        try:
-            kernel.set_name("sbx-judge")
-            for fd in (pipes["verdict"][0], pipes["setup"][0], self.ctl.fileno(), self.out_fd,
-                       *(self.group.join_fds if self.group else ())):
-                os.close(fd)
-            spec = codec.read_frame(spec_fd)
-            fds = {"req": pipes["req"][1], "resp": pipes["resp"][0], "out": pipes["out"][0],
-                   "err": pipes["err"][0], "pidfd": c_pidfd}
-            limits = {"output_bytes": self.cfg["output_bytes"], "response_bytes": self.cfg["response_bytes"]}
-            verdict = judge.run_judge(kind, fds, deadline, limits, spec)
-            codec.write_all(pipes["verdict"][1], codec.pack(verdict))
-        except BaseException as e:
-            code = 1
-            try:
-                msg = {"status": "error", "passed": 0, "total": 1, "detail": f"judge: {type(e).__name__}: {e}"[:300]}
-                codec.write_all(pipes["verdict"][1], codec.pack(msg))
-            except BaseException:
-                pass
-        finally:
-            os._exit(code)
-
-    @staticmethod
-    def _await_judge(j_pid: int, verdict_fd: int, hard_deadline: float) -> dict:
+    def _await_judge(self, j_pid: int, verdict_fd: int, hard_deadline: float) -> dict:
+        """The judge's verdict, or timeout/error; a judge that died without one may have left its spec
+        frame unread in our input, so the worker then stops after this job (the pool starts a new one)."""
         pidfd = os.pidfd_open(j_pid)
-        ready, _, _ = select.select([pidfd], [], [], max(0.0, hard_deadline - time.monotonic()))
-        os.close(pidfd)
-        if not ready:
-            os.kill(j_pid, signal.SIGKILL)
-            os.waitpid(j_pid, 0)
-            return {"status": "timeout", "passed": 0, "total": 1, "detail": "the test code did not finish"}
-        os.waitpid(j_pid, 0)
         try:
-            return codec.read_frame(verdict_fd)
-        except (EOFError, codec.CodecError):
-            return {"status": "error", "passed": 0, "total": 1, "detail": "the judge died without a verdict"}
+            ready, _, _ = select.select([verdict_fd, pidfd], [], [], max(0.0, hard_deadline - time.monotonic()))
+            if not ready:
+                os.kill(j_pid, signal.SIGKILL)
+                self.broken = True
+                return {"status": "timeout", "passed": 0, "total": 1, "detail": "the test code did not finish"}
+            try:
+                return codec.read_frame(verdict_fd)
+            except (EOFError, codec.CodecError):
+                self.broken = True
+                return {"status": "error", "passed": 0, "total": 1, "detail": "the judge died without a verdict"}
+        finally:
+            os.close(pidfd)
+
+    def _mount_scratch(self) -> None:
+        """A new tmpfs at the job's working directory: nothing on it (files, xattrs, ACLs) predates the job."""
+        if not self.fresh_scratch:
+            return
+        c = self.cfg
+        owner = f",uid={self.uid},gid={self.uid}" if self.uid is not None else ""
+        opts = f"size={c['scratch_mb']}m,nr_inodes={c['scratch_inodes']},mode=700{owner}"
+        kernel.mount("tmpfs", isolation.WORKDIR, "tmpfs", kernel.MS_NOSUID | kernel.MS_NODEV, opts)
+
+    def _drop_scratch(self) -> None:
+        """Detach the job's tmpfs: the kernel frees it whole, so no file tree is ever walked (a directory
+        chain of any depth costs nothing here). Without a mount namespace: an iterative, symlink-safe wipe."""
+        if self.fresh_scratch:
+            kernel.umount(isolation.WORKDIR)
+        else:
+            isolation.wipe_dir(isolation.WORKDIR)
 
     # ---- the end of a job -----------------------------------------------------------------------------
     def _end_job(self, c_pid: int, c_pidfd: int) -> int:
@@ -215,15 +215,15 @@ class Worker:
         deadline = time.monotonic() + 5.0
         while True:  # the job's orphans were handed to us (pid 1 / subreaper): reap them, or they hold pids
             kernel.reap_discarding_status()
-            if self.group is None or self.group.charged() <= 1 or time.monotonic() > deadline:
+            if self.group is None or self.group.charged() <= 2 or time.monotonic() > deadline:
                 return escaped
             time.sleep(0.0002)
 
     def _job_pids(self) -> list[int]:
         """Live processes of the job: the cgroup's list, else /proc (our pid namespace, or the job's uid)."""
         if self.group is not None:
-            return self.group.pids()
-        skip = {os.getpid(), self.zygote_pid}
+            return [p for p in self.group.pids() if p != self.zygote_pid]
+        skip = {os.getpid(), self.zygote_pid, self.judge_zygote_pid}
         out = []
         for name in os.listdir("/proc"):
             if not name.isdigit() or int(name) in skip:
@@ -244,6 +244,13 @@ class Worker:
         try:
             self._serve_jobs()
         finally:
+            for ctl, pid in ((self.ctl, self.zygote_pid), (self.judge_ctl, self.judge_zygote_pid)):
+                ctl.close()  # a zygote exits on EOF; then the group is empty and can go
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+            kernel.reap_discarding_status()
             if self.group is not None:
                 self.group.remove()
 
@@ -263,6 +270,32 @@ class Worker:
                     {"t": "result", "status": "error", "passed": 0, "total": 0, "detail": f"worker: {e!r}"[:300]}))
                 return
             codec.write_all(self.out_fd, codec.pack({"t": "result", **result}))
+            if self.broken:
+                return
+
+
+def judge_entry(ctx: dict, msg: bytes, fds: list[int]) -> None:
+    """The judge process, forked by the judges' zygote: read the spec frame, judge, write the verdict."""
+    from . import judge
+
+    kernel.set_name("sbx-judge")
+    io_mode, deadline = struct.unpack("=?d", msg)
+    req, resp, out, err, c_pidfd, verdict_w, spec_fd = fds
+    code = 0
+    try:
+        spec = codec.read_frame(spec_fd)
+        chan_fds = {"req": req, "resp": resp, "out": out, "err": err, "pidfd": c_pidfd}
+        verdict = judge.run_judge("io" if io_mode else "tests", chan_fds, deadline, ctx["limits"], spec)
+        codec.write_all(verdict_w, codec.pack(verdict))
+    except BaseException as e:
+        code = 1
+        try:
+            msg = {"status": "error", "passed": 0, "total": 1, "detail": f"judge: {type(e).__name__}: {e}"[:300]}
+            codec.write_all(verdict_w, codec.pack(msg))
+        except BaseException:
+            pass
+    finally:
+        os._exit(code)
 
 
 def _forward_frame(src: int, dst: int) -> bool:
