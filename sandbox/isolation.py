@@ -13,6 +13,7 @@ What this module does NOT do: per-job work (worker.py, zygote.py, child.py).
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -22,6 +23,9 @@ from . import cgroups, kernel
 
 LAYERS = ("ns_mount", "ns_net", "ns_ipc", "ns_uts", "ns_pid", "scratch", "hide_root", "uid", "rlimits",
           "no_new_privs", "landlock", "seccomp", "cgroup")
+# A host without cgroup v1 controllers (v2-only, or not root) still runs jobs, with a warning: memory is then
+# bounded per process and CPU shared per session (autogroup). Any other cgroup failure refuses, as for a layer.
+HOST_LACKS = "unavailable on this host"
 SCRATCH = "/tmp"
 WORKDIR = "/tmp/job"
 SYSTEM_READ_ONLY = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/usr/share/zoneinfo",
@@ -187,7 +191,8 @@ def make_job_group(cfg: dict, disabled: set[str], layers: dict, name: str) -> cg
     try:
         group = cgroups.JobGroup(name, (cfg["memory_mb"] + cfg["scratch_mb"] + 64) << 20, cfg["max_procs"] + 1)
     except OSError as e:
-        layers["cgroup"] = f"cgroup v1 cpu/memory/pids unusable: {e}"
+        absent = e.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS)
+        layers["cgroup"] = f"{HOST_LACKS if absent else 'failed'}: cgroup v1 cpu/memory/pids: {e}"
         return None
     layers["cgroup"] = "ok (v1 cpu, memory, pids)"
     return group

@@ -180,10 +180,9 @@ def seccomp_filter() -> CompiledFilter:
 
 
 def seccomp_bpf() -> bytes:
-    """The compiled BPF program of `_build_filter` (a few hundred bytes)."""
-    import tempfile
-
-    with tempfile.TemporaryFile() as f:
+    """The compiled BPF program of `_build_filter` (a few hundred bytes; written to a memfd, since /tmp
+    may already be read-only when the worker builds it)."""
+    with os.fdopen(os.memfd_create("seccomp-bpf"), "w+b") as f:
         _build_filter().export_bpf(f)
         f.seek(0)
         return f.read()

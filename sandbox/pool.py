@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 
 from . import codec
-from .isolation import LAYERS
+from .isolation import HOST_LACKS, LAYERS
 from .result import Result
 
 log = logging.getLogger("sandbox")
@@ -155,14 +155,15 @@ class Sandbox:
         if not missing:
             return
         text = "; ".join(f"{k}: {v}" for k, v in sorted(missing.items()))
-        refused = sorted(set(missing) - set(self.allow_missing))
+        optional = {k for k, v in missing.items() if k == "cgroup" and v.startswith(HOST_LACKS)}
+        refused = sorted(set(missing) - set(self.allow_missing) - optional)
         if refused:
             for p in procs:
                 p.kill()
             self._all = []
             raise SandboxUnavailable(f"isolation layer(s) {refused} unavailable ({text}); refusing to run "
                                      "untrusted code. Pass allow_missing=[...] to opt out explicitly.")
-        log.warning("sandbox running without layer(s) %s (opted out): %s", sorted(missing), text)
+        log.warning("sandbox running without layer(s) %s (opted out or absent here): %s", sorted(missing), text)
 
     def close(self) -> None:
         """Stop every worker; safe to call twice."""

@@ -41,7 +41,7 @@ class Worker:
         self.uid: int | None = None
         self.group: cgroups.JobGroup | None = None
         self.fresh_scratch = self.broken = False
-        self.judge_zygote_pid, self.judge_ctl = 0, None
+        self.judge_zygote_pid, self.judge_ctl, self.judge_pid = 0, None, 0
         self.zygote_pid, self.ctl = 0, None
 
     # ---- start-up -------------------------------------------------------------------------------------
@@ -142,7 +142,8 @@ class Worker:
         c_pidfd = os.pidfd_open(c_pid)
         j_fds = [pipes["req"][1], pipes["resp"][0], pipes["out"][0], pipes["err"][0], c_pidfd, pipes["verdict"][1]]
         try:
-            j_pid = zygote.fork_via(self.judge_ctl, j_fds + [frames_fd], struct.pack("=?d", kind == "io", t0 + timeout))
+            j_pid = self.judge_pid = zygote.fork_via(self.judge_ctl, j_fds + [frames_fd],
+                                                     struct.pack("=?d", kind == "io", t0 + timeout))
         finally:
             for fd in j_fds:
                 if fd != c_pidfd:
@@ -223,7 +224,7 @@ class Worker:
         """Live processes of the job: the cgroup's list, else /proc (our pid namespace, or the job's uid)."""
         if self.group is not None:
             return [p for p in self.group.pids() if p != self.zygote_pid]
-        skip = {os.getpid(), self.zygote_pid, self.judge_zygote_pid}
+        skip = {os.getpid(), self.zygote_pid, self.judge_zygote_pid, self.judge_pid}
         out = []
         for name in os.listdir("/proc"):
             if not name.isdigit() or int(name) in skip:
@@ -234,7 +235,8 @@ class Worker:
                 uid = os.stat(f"/proc/{name}").st_uid
             except OSError:
                 continue
-            if state != b"Z" and (self.own_pidns or (self.uid is not None and uid == self.uid)):
+            mine = uid == self.uid if self.uid is not None else self.own_pidns
+            if state != b"Z" and mine:
                 out.append(int(name))
         return out
 

@@ -273,7 +273,9 @@ def test_cleanup_does_not_follow_symlinks_out_of_scratch(one):
 
 def test_zombies_of_a_job_do_not_use_up_the_next_jobs_processes(one):
     plant = ("import os\nfor _ in range(40):\n    if os.fork() == 0:\n        os._exit(0)\ndef ok():\n    return True\n")
-    assert one.run_tests(plant, ["assert ok()"]).status == "pass"
+    # children not yet exited when the job ends (a loaded machine) are reported as escaped; either way the
+    # job leaves up to 40 zombies or dying processes behind
+    assert one.run_tests(plant, ["assert ok()"]).status in ("pass", "escaped_processes")
     src = ("import os, time\ndef spawn():\n    pids = []\n    for _ in range(50):\n        pid = os.fork()\n"
            "        if pid == 0:\n            time.sleep(0.2)\n            os._exit(0)\n        pids.append(pid)\n"
            "    for p in pids:\n        os.waitpid(p, 0)\n    return len(pids)\n")
@@ -313,7 +315,7 @@ def test_a_spinning_neighbour_does_not_starve_a_job_into_a_timeout():
     """A job of 60 spinning processes next to a job that needs a little CPU: the small one passes."""
     with Sandbox(workers=2, timeout=20.0) as box:
         box.start()
-        hog = ("import os, time\nfor _ in range(60):\n    if os.fork() == 0:\n        t = time.time() + 6\n"
+        hog = ("import os, time\nfor _ in range(60):\n    if os.fork() == 0:\n        os.setsid()\n        t = time.time() + 6\n"
                "        while time.time() < t:\n            pass\n        os._exit(0)\ntime.sleep(6)\n"
                "def ok():\n    return True\n")
         t = threading.Thread(target=box.run_tests, args=(hog, ["assert ok"]))
