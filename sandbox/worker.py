@@ -104,6 +104,7 @@ class Worker:
         codec.write_all(w, codec.pack({"tests": [c for _, c in checks], "entry_point": None}))
         os.close(w)
         result = self.run_job({"kind": "tests", "timeout": 5.0}, r)
+        self.settle()
         os.close(r)
         if result["status"] != "pass":
             detail = result["detail"]
@@ -151,7 +152,6 @@ class Worker:
         verdict = self._await_judge(j_pid, pipes["verdict"][0], t0 + timeout + JUDGE_GRACE_S)
         os.close(pipes["verdict"][0])
         escaped = self._end_job(c_pid, c_pidfd)
-        self._drop_scratch()
         exit_status, cpu_s = _zombie_stat(c_pid)
         os.close(c_pidfd)
         setup_error = _read_all(pipes["setup"][0])
@@ -213,12 +213,19 @@ class Worker:
                     pass
             time.sleep(0.0002 * min(i, 50))
         select.select([c_pidfd], [], [], 30.0)  # readable once it has exited (a zombie until the zygote reaps)
+        return escaped
+
+    def settle(self) -> None:
+        """Finish a job after its result is sent (off the caller's critical path), before the next starts:
+        reap the job's orphans (handed to us as pid 1 / subreaper; zombies still count as pids) and drop
+        its tmpfs."""
         deadline = time.monotonic() + 5.0
-        while True:  # the job's orphans were handed to us (pid 1 / subreaper): reap them, or they hold pids
+        while True:
             kernel.reap_discarding_status()
             if self.group is None or self.group.charged() <= 2 or time.monotonic() > deadline:
-                return escaped
+                break
             time.sleep(0.0002)
+        self._drop_scratch()
 
     def _job_pids(self) -> list[int]:
         """Live processes of the job: the cgroup's list, else /proc (our pid namespace, or the job's uid)."""
@@ -272,6 +279,7 @@ class Worker:
                     {"t": "result", "status": "error", "passed": 0, "total": 0, "detail": f"worker: {e!r}"[:300]}))
                 return
             codec.write_all(self.out_fd, codec.pack({"t": "result", **result}))
+            self.settle()
             if self.broken:
                 return
 
