@@ -2,7 +2,9 @@
 
 Creating a Sandbox costs nothing; workers start on first use (or `start()`), each with an empty environment,
 and report which isolation layers hold. If any layer is missing and the caller did not list it in
-`allow_missing`, the pool refuses to run untrusted code (SandboxUnavailable names the layers). A Sandbox
+`allow_missing`, the pool refuses to run untrusted code (SandboxUnavailable names the layers); the one
+exception is the cgroup layer on a host that has no cgroup v1 controllers for us (not root, or v2 only),
+which is logged as a warning. A Sandbox
 pickles as its settings only, so it can be handed to a Ray actor and starts its own workers there.
 What this module does NOT do: judge anything (the worker's judge process does), or retry a job: a job
 whose worker dies or hangs is reported as status "error" and the worker is replaced.

@@ -371,8 +371,9 @@ def _merge(verdict: dict, kind: str, escaped: int, status: int | None, cpu_s: fl
     elif out["status"] in ("exited", "fail") and sig is not None and sig != signal.SIGKILL:
         out["detail"] = f"{out['detail']} (killed by {signal.Signals(sig).name})"
     elif kind == "io" and out["status"] == "pass" and status != 0:
-        how = f"was killed by {signal.Signals(sig).name}" if sig else f"exited with status {status >> 8}"
-        out.update(status="fail", passed=0, detail=f"the program {how}" if status is not None else "no exit status")
+        how = ("left no exit status" if status is None else f"was killed by {signal.Signals(sig).name}" if sig
+               else f"exited with status {status >> 8}")
+        out.update(status="fail", passed=0, detail=f"the program {how}")
     if escaped and out["status"] in ("pass", "fail", "exited"):
         out["status"] = "escaped_processes"
         out["detail"] = f"{escaped} process(es) outlived the job and were killed; {out['detail']}"
