@@ -60,6 +60,8 @@ def start_job(ctx: dict, fds: dict[str, int]) -> None:
         os.close(fds["src"])
         if ctx["fresh_ipc"]:
             kernel.unshare(kernel.CLONE_NEWIPC)  # SysV/mq objects of this job die with its last process
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")  # when the job's cgroup runs out of memory, the job dies, never the zygote
         targets = {STDIN: _stdin(job.get("stdin") or "") if plan["kind"] == "io" else os.open("/dev/null", 0),
                    STDOUT: fds["out"], STDERR: fds["err"], SETUP: fds["setup"]}
         if plan["kind"] != "io":

@@ -291,8 +291,12 @@ def test_memory_summed_over_processes_is_bounded():
                "            os.write(1, b'.')\n            import time; time.sleep(2)\n            os._exit(0)\n"
                "        pids.append(pid)\n    ok = 0\n    for p in pids:\n        _, st = os.waitpid(p, 0)\n"
                "        ok += st == 0\n    return ok\n")
+        box.start()
+        worker = box._all[0].proc.pid
         r = box.run_tests(src, ["assert hog() == 4"])
         assert r.status != "pass", r
+        _honest_passes(box)
+        assert [w.proc.pid for w in box._all] == [worker]  # the OOM killer took the job, not the zygote
 
 
 def test_every_process_of_a_job_is_in_its_workers_cpu_group():
