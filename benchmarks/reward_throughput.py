@@ -1,5 +1,11 @@
 """Reward throughput and accuracy: rlvr's `math` verifier vs Math-Verify called directly, on the same
-labelled set in the same run; the slowest adversarial math input; `code` checks/s on HumanEval.
+labelled set in the same run; false-positive / false-negative rates per verifier on every labelled hacking
+set `benchmarks/data/hacks_*.jsonl` (Math-Verify scored on the math rows of the same run); the slowest
+adversarial math input; `code` checks/s on HumanEval.
+
+A hacking-set row is {"verifier", "category", "completion", <the verifier's row fields>, "label", "note"}
+plus an optional "options" dict of constructor options (`make(verifier, **options)`). A false positive is a
+row labelled false (must not be paid) that got reward 1.0; a false negative a row labelled true that did not.
 
     python benchmarks/reward_throughput.py [--repeat 5] [--code 40] [--out results/reward_throughput.json]
 
@@ -32,6 +38,56 @@ def load_labelled() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def load_hacks() -> dict[str, list[dict]]:
+    """{file stem: rows} for every `benchmarks/data/hacks_*.jsonl`."""
+    out = {}
+    for path in sorted((ROOT / "benchmarks" / "data").glob("hacks_*.jsonl")):
+        out[path.stem] = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return out
+
+
+_META = ("verifier", "category", "completion", "label", "note", "options")
+
+
+def _rates(paid: list[bool], rows: list[dict]) -> dict:
+    neg = [p for p, r in zip(paid, rows, strict=True) if not r["label"]]
+    pos = [p for p, r in zip(paid, rows, strict=True) if r["label"]]
+    return {"rows": len(rows), "should_pay": len(pos), "should_refuse": len(neg),
+            "false_positives": sum(neg), "false_negatives": len(pos) - sum(pos),
+            "fp_rate": sum(neg) / len(neg) if neg else 0.0,
+            "fn_rate": (len(pos) - sum(pos)) / len(pos) if pos else 0.0}
+
+
+def _misgraded(paid: list[bool], rows: list[dict]) -> list[dict]:
+    return [{"category": r["category"], "completion": r["completion"][:120], "label": r["label"],
+             "note": r.get("note", "")} for p, r in zip(paid, rows, strict=True) if p != r["label"]]
+
+
+def bench_hacks() -> dict:
+    """FP/FN per verifier on the hacking sets; Math-Verify on the math rows beside ours."""
+    mv = math_verify_fn()
+    result: dict = {}
+    for stem, rows in load_hacks().items():
+        by_verifier: dict[str, list[dict]] = {}
+        for r in rows:
+            by_verifier.setdefault(r["verifier"], []).append(r)
+        for name, group in sorted(by_verifier.items()):
+            paid = []
+            t0 = time.perf_counter()
+            for r in group:
+                fields = {k: v for k, v in r.items() if k not in _META}
+                s = make(name, **r.get("options", {})).score(r["completion"], **fields)
+                paid.append(s is not None and s.reward == 1.0)
+            entry = {"rlvr": _rates(paid, group), "rlvr_checks_per_s": len(group) / (time.perf_counter() - t0),
+                     "rlvr_misgraded": _misgraded(paid, group)}
+            if name == "math":
+                theirs = [mv(r) for r in group]
+                entry["math_verify"] = _rates(theirs, group)
+                entry["math_verify_misgraded"] = _misgraded(theirs, group)
+            result[f"{stem}:{name}"] = entry
+    return result
+
+
 def math_verify_fn():
     from math_verify import parse, verify
 
@@ -47,20 +103,25 @@ def math_verify_fn():
     return check
 
 
-def timed(fn, rows: list[dict], repeat: int) -> tuple[list[bool], float]:
-    out = [fn(r) for r in rows]  # warm-up pass (imports, caches) and the verdicts
-    t0 = time.perf_counter()
+def timed_pair(fn_a, fn_b, rows: list[dict], repeat: int) -> tuple[list[bool], list[bool], float, float]:
+    """Verdicts and checks/s of two checkers, timed in alternating rounds so that a load change on a shared
+    machine hits both alike."""
+    out_a, out_b = [fn_a(r) for r in rows], [fn_b(r) for r in rows]  # warm-up pass and the verdicts
+    spent = [0.0, 0.0]
     for _ in range(repeat):
-        for r in rows:
-            fn(r)
-    return out, len(rows) * repeat / (time.perf_counter() - t0)
+        for i, fn in enumerate((fn_a, fn_b)):
+            t0 = time.perf_counter()
+            for r in rows:
+                fn(r)
+            spent[i] += time.perf_counter() - t0
+    return out_a, out_b, len(rows) * repeat / spent[0], len(rows) * repeat / spent[1]
 
 
 def bench_math(repeat: int) -> dict:
     rows = load_labelled()
     ours = make("math")
-    mine, mine_rate = timed(lambda r: ours.score(r["completion"], answer=r["answer"]).reward == 1.0, rows, repeat)
-    theirs, mv_rate = timed(math_verify_fn(), rows, repeat)
+    mine, theirs, mine_rate, mv_rate = timed_pair(
+        lambda r: ours.score(r["completion"], answer=r["answer"]).reward == 1.0, math_verify_fn(), rows, repeat)
     labels = [r["label"] for r in rows]
     with RewardPool(workers=2, timeout_s=10) as pool:
         pool.map(ours, rows)
@@ -125,15 +186,22 @@ def main() -> None:
     ap.add_argument("--code", type=int, default=40, help="HumanEval problems for the code bench (0: skip)")
     ap.add_argument("--out", default=str(ROOT / "results" / "reward_throughput.json"))
     args = ap.parse_args()
-    result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-              "math": bench_math(args.repeat), "adversarial_math": bench_adversarial()}
+    result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "load_before": os.getloadavg()},
+              "math": bench_math(args.repeat), "hacks": bench_hacks(), "adversarial_math": bench_adversarial()}
     if args.code:
         try:
             result["code"] = bench_code(args.code)
         except ImportError as exc:
             result["code"] = {"skipped": str(exc)}
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    result["machine"]["load_after"] = os.getloadavg()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    summary = {k: {"rlvr": {m: v["rlvr"][m] for m in ("fp_rate", "fn_rate")},
+                   **({"math_verify": {m: v["math_verify"][m] for m in ("fp_rate", "fn_rate")}}
+                      if "math_verify" in v else {})} for k, v in result["hacks"].items()}
+    print(json.dumps({"machine": result["machine"], "math_labelled": {k: result["math"][k] for k in
+                      ("accuracy", "checks_per_s")}, "hacks": summary}, indent=2))
 
 
 if __name__ == "__main__":

@@ -14,10 +14,20 @@ json_schema, tool_call, format, length_penalty. Importing this package does not 
 from .base import MissingFieldError, Score, Verifier, check_fields
 from .compose import Composite, trl_reward
 from .pool import RewardPool
-from .registry import DuplicateVerifierError, UnknownVerifierError, available, describe, make, register
+from .registry import (
+                       DuplicateVerifierError,
+                       UnknownVerifierError,
+                       VerifierLoadError,
+                       VerifierOptionError,
+                       available,
+                       describe,
+                       make,
+                       register,
+)
 
 __all__ = [
     "Score", "Verifier", "MissingFieldError", "check_fields",
     "register", "make", "available", "describe", "DuplicateVerifierError", "UnknownVerifierError",
+    "VerifierLoadError", "VerifierOptionError",
     "Composite", "trl_reward", "RewardPool",
 ]

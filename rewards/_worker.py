@@ -17,6 +17,7 @@ import sys
 from multiprocessing.connection import Connection
 
 from rewards.base import Score
+from rewards.custom import PICKLE_HINT
 
 
 def _die_with_parent() -> None:
@@ -74,7 +75,8 @@ def serve(rx: Connection, tx: Connection, max_bytes: int) -> None:
                 verifiers[key] = pickle.loads(blob)
                 tx.send_bytes(pickle.dumps(("loaded", key)))
             except Exception as exc:
-                tx.send_bytes(pickle.dumps(("fatal", f"cannot load verifier: {type(exc).__name__}: {exc}")))
+                hint = f" ({PICKLE_HINT})" if isinstance(exc, AttributeError | ImportError) else ""
+                tx.send_bytes(pickle.dumps(("fatal", f"cannot load verifier: {type(exc).__name__}: {exc}{hint}")))
             continue
         _, key, completion, row = msg
         tx.send_bytes(_encode(_score(verifiers[key], completion, row), max_bytes))

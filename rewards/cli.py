@@ -2,13 +2,17 @@
 
 Input is read and checked in full before anything is scored: a malformed line or a missing field is an
 error naming the file, line and field (exit code 2), and nothing is written. Output goes to a temporary
-file renamed into place at the end, so a partial OUT.jsonl never pretends to be complete.
+file renamed into place at the end, so a partial OUT.jsonl never pretends to be complete; the temporary
+file is removed on any failure. Every output line is strict JSON in valid UTF-8 whatever a verifier put in
+`info` or the input held: a lone surrogate becomes U+FFFD, a non-finite float its text ("nan", "inf"),
+any other object its `str`, so one odd detail string never loses the batch.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -55,6 +59,50 @@ def read_rows(path: str, verifier) -> list[dict[str, Any]]:
     return rows
 
 
+def clean(value: Any) -> Any:
+    """`value` made writable as strict JSON in UTF-8 (see the module docstring).
+
+    >>> clean({"detail": "a\\ud800b", "x": float("nan"), 1: {2, 3}})
+    {'detail': 'a\ufffdb', 'x': 'nan', '1': '{2, 3}'}
+    """
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, bool | int | None):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {clean(k if isinstance(k, str) else str(k)): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return clean(str(value))
+
+
+def _line(row: dict[str, Any], score) -> str:
+    out = dict(row, reward=None if score is None else score.reward, info=None if score is None else score.info)
+    try:
+        return json.dumps(clean(out), ensure_ascii=False, allow_nan=False) + "\n"
+    except RecursionError:  # a row nested past the recursion limit: keep its score, say why
+        info = {"reason": "unwritable_row", "error": "nested too deeply to write"}
+        return json.dumps({"reward": None if score is None else score.reward, "info": info}) + "\n"
+
+
+def _write(lines: list[str], output: str) -> None:
+    """Write `lines` to `output` atomically: a temporary file renamed into place, removed on any failure."""
+    folder = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rewards-", suffix=".jsonl")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.writelines(lines)
+        os.replace(tmp, output)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
 def _score(args: argparse.Namespace) -> int:
     verifier = make(args.verifier, **dict(args.option or []))
     rows = read_rows(args.file, verifier)
@@ -64,25 +112,38 @@ def _score(args: argparse.Namespace) -> int:
     with RewardPool(workers=args.workers, timeout_s=args.timeout) as pool:
         scores = pool.submit(verifier, rows, on_item=lambda i, s: bar.update(1)).result()
     bar.close()
-    lines = []
-    for row, s in zip(rows, scores, strict=True):
-        out = dict(row, reward=None if s is None else s.reward, info=None if s is None else s.info)
-        lines.append(json.dumps(out, ensure_ascii=False, default=str) + "\n")
+    lines = [_line(row, s) for row, s in zip(rows, scores, strict=True)]
     if args.output in (None, "-"):
-        sys.stdout.writelines(lines)
+        sys.stdout.flush()
+        sys.stdout.buffer.write("".join(lines).encode("utf-8"))
+        sys.stdout.buffer.flush()
         return 0
-    folder = os.path.dirname(os.path.abspath(args.output))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rewards-", suffix=".jsonl")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.writelines(lines)
-    os.replace(tmp, args.output)
+    _write(lines, args.output)
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    for row in describe():
+    for row in describe(verbose=args.verbose):
         print(f"{row['name']:16} {row['source']:12} {row['target']}")
+        if not args.verbose:
+            continue
+        if "error" in row:
+            print(f"    cannot load: {row['error']}")
+            continue
+        print(f"    row fields: {', '.join(row['fields']) or '(none beyond the completion)'}")
+        print(f"    options:    {_options_text(row['options'])}")
     return 0
+
+
+def _options_text(options: dict[str, Any] | None) -> str:
+    import inspect
+
+    if options is None:
+        return "(any keyword; see its docstring)"
+    if not options:
+        return "(none)"
+    return ", ".join(name if default is inspect.Parameter.empty else f"{name}={default!r}"
+                     for name, default in options.items())
 
 
 def parser() -> argparse.ArgumentParser:
@@ -97,7 +158,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--option", type=_option, action="append", help="verifier option KEY=VALUE (JSON value)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_score)
-    sub.add_parser("list", help="list verifiers, plugins included").set_defaults(func=_list)
+    ls = sub.add_parser("list", help="list verifiers, plugins included")
+    ls.add_argument("-v", "--verbose", action="store_true", help="also each verifier's row fields and options")
+    ls.set_defaults(func=_list)
     return p
 
 

@@ -85,7 +85,7 @@ class CodeVerifier(Verifier):
         result = _get_sandbox(self.sandbox_workers).run_tests(
             source, row["tests"], entry_point=entry_point, timeout=self.timeout)
         passed, total = int(result.passed or 0), int(result.total or 0)
-        if self.partial and total:
+        if self.partial and total and result.status in ("pass", "fail", "no_checks"):  # judged checks only
             reward = passed / total
         else:
             reward = float(result.status == "pass")

@@ -2,7 +2,9 @@
 (a soft penalty for overlong completions, the remedy for verbosity drift).
 
 Neither looks at correctness, so they are meant to be composed with a correctness verifier (`Composite`)
-at a small weight. Lengths are measured in characters or whitespace-separated words, not tokens: no tokenizer
+at a small weight. `format` reads the completion as `math` does (`final_text.answer_region`): a box inside
+`<think>`, a comment or a `\\phantom{}` does not count, nor one that never closes, nor one that renders as
+nothing (`\\boxed{\\,}`, `\\boxed{\\phantom{x}}`); in the think/answer template the answer must show something. Lengths are measured in characters or whitespace-separated words, not tokens: no tokenizer
 is loaded here.
 """
 
@@ -12,12 +14,14 @@ import re
 from typing import Any
 
 from .base import Score, Verifier
-from .math_extract import extract_answer
+from .final_text import visually_empty
+from .math_extract import last_box
 from .registry import register
 
 __all__ = ["FormatVerifier", "LengthPenalty"]
 
-_THINK_ANSWER = re.compile(r"\s*<think>.*?</think>\s*<answer>(.*?)</answer>\s*", re.S)
+_NO_TAGS = r"(?:(?!</?(?:think|answer)>).)*"  # text holding no think/answer tag
+_THINK_ANSWER = re.compile(rf"\s*<think>{_NO_TAGS}</think>\s*<answer>({_NO_TAGS})</answer>\s*", re.S | re.I)
 
 
 @register("format")
@@ -46,12 +50,12 @@ class FormatVerifier(Verifier):
 
     def score(self, completion: str, **row: Any) -> Score:
         if self.style == "boxed":
-            found, how = extract_answer(completion, last_number=False)
-            ok = how == "boxed" and bool(found and found.strip())
+            found = last_box(completion)
+            ok = found is not None and not visually_empty(found)
             return Score(float(ok), {"reason": "boxed" if ok else "not_boxed"})
         if self.style == "think_answer":
             m = _THINK_ANSWER.fullmatch(completion)
-            ok = m is not None and bool(m.group(1).strip())
+            ok = m is not None and not visually_empty(m.group(1))
             return Score(float(ok), {"reason": "think_answer" if ok else "not_think_answer"})
         ok = self._regex.search(completion) is not None
         return Score(float(ok), {"reason": "matched" if ok else "no_match"})

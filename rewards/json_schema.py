@@ -1,31 +1,98 @@
-"""The `json_schema` verifier: the completion holds exactly one JSON value valid under the row's `schema`.
+"""The `json_schema` verifier: the completion's answer holds exactly one RFC 8259 JSON value, valid under the
+row's `schema`.
 
-No peer ships one. Invalid JSON, a Python dict literal, two top-level values, or a nesting bomb score 0
-with a reason naming which; validation uses `jsonschema` with the draft the schema declares (default 2020-12).
-It does not give partial credit for nearly-valid output.
+No peer ships one. Which value is graded, and what may surround it, is the policy of
+`json_extract.extract_json` (outside `<think>`; one bare value or one ```json fence, prose around it allowed
+unless `allow_prose=False`; no second value, no broken JSON, stray bracket or glued comma beside it; no
+NaN/Infinity, no duplicate keys). Validation uses `jsonschema` with the draft the schema declares (default
+2020-12), with `pattern`/`patternProperties` given ECMA-262 semantics (`rewards.ecma_regex`).
+It does not give partial credit for nearly-valid output, and does not check `format` keywords.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from typing import Any
 
 import jsonschema
 
 from .base import Score, Verifier
+from .ecma_regex import to_python
 from .json_extract import JsonExtractError, extract_json
 from .registry import register
 
-__all__ = ["JsonSchemaVerifier", "validator_for"]
+__all__ = ["JsonSchemaVerifier", "validator_for", "ecma_schema"]
+
+# Keywords whose value is data, not a schema: never rewritten.
+_DATA = frozenset({"const", "enum", "default", "examples", "required", "type", "format", "title",
+                   "description", "$comment", "$id", "$schema", "$ref", "$anchor", "$dynamicRef"})
+# Keywords whose value maps names (not keywords) to schemas.
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "dependentSchemas", "dependencies"})
+
+
+def ecma_schema(schema: Any) -> Any:
+    """A copy of `schema` whose `pattern` values and `patternProperties` keys are rewritten so that Python's
+    `re.search` (what `jsonschema` runs) gives their ECMA-262 answer.
+
+    >>> ecma_schema({"properties": {"pattern": {"pattern": "^a$"}}, "const": {"pattern": "$"}})
+    {'properties': {'pattern': {'pattern': '(?a)^a\\\\Z'}}, 'const': {'pattern': '$'}}
+    """
+    if isinstance(schema, list):
+        return [ecma_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key == "pattern" and isinstance(value, str):
+            out[key] = to_python(value)
+        elif key == "patternProperties" and isinstance(value, dict):
+            out[key] = {to_python(p): ecma_schema(s) for p, s in value.items()}
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: ecma_schema(s) for name, s in value.items()}
+        elif key in _DATA:
+            out[key] = value
+        else:
+            out[key] = ecma_schema(value)
+    return out
+
+
+def _additional_properties(validator, aP, instance, schema):
+    """jsonschema's `additionalProperties`, matching each `patternProperties` key on its own.
+
+    jsonschema joins the keys with "|" into one regex; a translated key starts with a global "(?a)" flag,
+    which Python refuses anywhere but at the start (and Python's scoped "(?a:...)" misreads \\W and \\D).
+    """
+    if not validator.is_type(instance, "object"):
+        return
+    properties, patterns = schema.get("properties", {}), list(schema.get("patternProperties", {}))
+    extras = [k for k in instance if k not in properties and not any(re.search(p, k) for p in patterns)]
+    if validator.is_type(aP, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], aP, path=extra)
+    elif not aP and extras:
+        yield jsonschema.ValidationError(f"additional properties are not allowed: {sorted(extras)[:5]!r}")
+
+
+@functools.cache
+def _validator_class(cls):
+    return jsonschema.validators.extend(cls, {"additionalProperties": _additional_properties})
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_validator(schema_text: str):
+    schema = ecma_schema(json.loads(schema_text))
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    cls.check_schema(schema)  # also compiles every (translated) pattern: bad regex -> SchemaError
+    return _validator_class(cls)(schema)
 
 
 def validator_for(schema: Any):
-    """A jsonschema validator for `schema` (a dict or its JSON text); SchemaError if the schema is bad."""
-    if isinstance(schema, str):
-        schema = json.loads(schema)
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    cls.check_schema(schema)
-    return cls(schema)
+    """A jsonschema validator for `schema` (a dict or its JSON text) with ECMA-262 patterns; SchemaError if
+    the schema is bad. Cached by the schema's canonical text (rows usually share a few schemas)."""
+    text = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
+    return _cached_validator(text)
 
 
 @register("json_schema")
@@ -38,18 +105,21 @@ class JsonSchemaVerifier(Verifier):
     1.0
     >>> v.score("{'age': 7}", schema=schema).info["reason"]
     'invalid_json'
+    >>> v.score('{"age": 7, "age": "x"}', schema=schema).info["reason"]
+    'duplicate_key'
     """
 
     name = "json_schema"
     required_fields = ("schema",)
 
-    def __init__(self, max_nesting: int = 64) -> None:
+    def __init__(self, max_nesting: int = 64, allow_prose: bool = True) -> None:
         self.max_nesting = max_nesting
+        self.allow_prose = allow_prose
 
     def score(self, completion: str, **row: Any) -> Score:
         validator = validator_for(row["schema"])
         try:
-            value = extract_json(completion, self.max_nesting)
+            value = extract_json(completion, self.max_nesting, self.allow_prose)
         except JsonExtractError as exc:
             return Score(0.0, {"reason": exc.reason, "detail": exc.detail})
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))

@@ -1,50 +1,91 @@
 """Find the final answer in a math completion and normalise answer text; no sympy here.
 
-Extraction order: the last `\\boxed{}`/`\\fbox{}`, the last "answer is"/"Answer:", the last `#### x`, then
-(optionally) the last number. Normalisation strips what decorates a value without changing it: `$`, `\\text`
-wrappers, currency, thousands separators, trailing unit words, `x =`; it records a percent sign rather than
-dropping it. Everything here is linear-time regex/string work, so a megabyte of text is still fast.
-What it does not do: decide equality (see `math_answer`).
+`final_answer` reads the completion as a reader sees it (`final_text.answer_region`: outside `<think>`,
+without comments or phantoms), drops quotations that hold an answer cue (the question's words), and takes
+the LAST statement: a `\\boxed{}`/`\\fbox{}`, "answer is"/"Answer:"/"correct option is", or `#### x`. A last box
+that never closes, or later text that takes the answer back ("wait", "that is wrong"), leaves no answer;
+earlier boxes never corrected are returned as `standing` (the verifier calls them a hedge if they differ).
+With no statement at all, a bare last number counts only in a last clause with nothing doubtful around it.
+Normalisation strips what decorates a value without changing it: `$`, `\\text` wrappers, currency,
+thousands separators, unit words that cannot change the value, `x =`, number words; it records a percent
+sign rather than dropping it. Everything here is linear-time regex/string work, so a megabyte is still fast.
+What it does not do: decide equality or refusals (see `math_answer`, `math_policy`).
 """
 
 from __future__ import annotations
 
+import ast
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["extract_answer", "normalize", "as_number", "choice_letter", "is_safe"]
+from .final_text import answer_region
+from .math_policy import number_word, value_changing_tail
+
+__all__ = ["Extraction", "final_answer", "extract_answer", "last_box", "normalize", "as_number", "choice_letter",
+           "is_safe"]
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ANSWER_IS = re.compile(
-    r"(?i)(?:final\s+answer|answer)\s*(?:\*\*)?\s*(?:is|:|=|should\s+be|would\s+be|will\s+be)(?:\s*:)?(?:\*\*)?[ \t]*")
+    r"(?i)(?:final\s+answer|answer|correct\s+(?:option|choice)|the\s+(?:option|choice))\s*(?:\*\*)?\s*"
+    r"(?:is|:|=|should\s+be|would\s+be|will\s+be)(?:\s*:)?(?:\*\*)?[ \t]*")
 _HASHES = re.compile(r"####\s*([^\n]+)")
 _NUMBER = re.compile(
     r"(?:-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?)(?:\s*\\?%)?")
+_OVERLAYS = "\u0335\u0336\u0337\u0338\u20d2\u20e5"
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n|;\s")
+# words after a committed answer that take it back ("wait", "that is wrong", "let me re-check")
+_RETRACT = re.compile(
+    r"(?i)\b(?:wait|actually|hmm+|oops|mistake|wrong|incorrect|not\s+(?:right|correct|sure)|unsure|"
+    r"scratch\s+that|retract|reconsider|redo|on\s+second\s+thought|let\s+me\s+re-?(?:check|think|consider|do|"
+    r"calculate|compute|evaluate|examine)|no\s*,|ignore\s+(?:that|this|the\s+above)|kidding|joking|"
+    r"not\s+(?:the\s+)?(?:answer|it|valid|possible)\b|(?:is|was)n't\s+(?:the\s+)?(?:answer|right|correct)|"
+    r"alternatively|also\s+(?:works|possible|valid|correct)|(?:could|might|may)\s+(?:also\s+)?be|or\s+possibly|"
+    r"another\s+(?:answer|solution|possibility|candidate)|however|disagree|likely|plausible|\bbut\s+(?:it'?s\s+|it\s+is\s+)?-?\d|"
+    r"(?:correct|right|true|actual|real)\s+(?:answer|value|result|number|solution))")
+# between two boxes, words that say the first was a false start ("but then correct it:")
+_CORRECTION = re.compile(
+    _RETRACT.pattern + r"|(?i:\b(?:correct(?:ed|ing|ion)?\s+(?:it|this|that|to)|corrected|correction|fix(?:ed|ing)?|"
+    r"instead|rather|recount(?:ing)?|revis(?:e|ed|ing)|try\s+again|first\s+(?:try|guess|attempt)))")
+# a quotation that holds an answer cue is someone else's statement (the question's), not the model's
+_QUOTED = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”|``[^\n]{0,400}?\'\'|(?m:^[ \t]*>[^\n]*)')
+_CUE = re.compile(r"(?i)\\boxed|\\fbox|answer|####")
+# the fallback: a last clause that is one number, with nothing around it that hedges or negates
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+_CLAUSE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|[,;:]\s+")
+_DOUBT = re.compile(
+    r"(?i)\b(?:not|n't|no|never|maybe|perhaps|probably|possibly|might|guess|unsure|sure|or|either|about|"
+    r"approximately|around|roughly|nearly|almost|least|most|step|question|problem|unknown|between|than|plausible|"
+    r"likely|unlikely|could|may|seems?|suppose|assume|if|unless|whether|wrong|incorrect|instead|cannot|can|"
+    r"impossible|false|except|exclude|equation|figure|page|line|chapter|section|item|part|see)\b|\?")
+# what stands just before a box and changes what it says: "not \boxed{4}", "\geq \boxed{4}", "3 or \boxed{4}"
+_BEFORE_BOX = re.compile(
+    r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|(?:\bnot|n't|\bnever)(?:\s+[A-Za-z]+){0,2}|\bno|\bat\s+(?:least|most)|"
+    r"\b(?:more|less|fewer|greater|other)\s+than|\bover|\bunder|\babout|\bapproximately|\bor|\bnor|\bneither|"
+    r"\\pm|±|\\vee|\\lor)\s*(?:\$|\\\(|\\\[)?\s*\\(?:boxed|fbox)\s*\{$")
+
+_MATH_AT_END = re.compile(r"\$([^$]{1,200})\$\s*[.!]?$|\\\(((?:(?!\\\)).){1,200})\\\)\s*[.!]?$")
+_WORKED = re.compile(r"(?:^|\s)((?:\d[\d.]*\s*[-+*/×÷^]\s*)+\d[\d.]*\s*=\s*-?\d[\d.]*)\s*[.!]?$")
 
 
-def _braced(text: str, start: int) -> str | None:
-    """The content of the brace group opening at text[start - 1] == '{', or None if unbalanced."""
-    depth = 1
-    for j in range(start, len(text)):
-        c = text[j]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start:j]
-    return None
+@dataclass(frozen=True)
+class Extraction:
+    """The final answer of a completion (`answer` None when there is none) and how it was found.
+
+    `how`: boxed, answer_is, hashes, last_number, or why nothing counts (none, retracted, truncated).
+    `standing`: other boxed answers that were never taken back; any that differs from the gold is a hedge.
+    """
+
+    answer: str | None
+    how: str
+    standing: tuple[str, ...] = ()
 
 
-def _last_boxed(text: str) -> str | None:
-    """Content of the last balanced `\\boxed{...}`; one linear pass even for many unbalanced ones."""
+def _box_spans(text: str) -> list[tuple[int, int | None]]:
+    """(content start, content end or None when unbalanced) of every box, in one linear pass."""
     starts = [m.end() for m in _BOX.finditer(text)]
     if not starts:
-        return None
-    got = _braced(text, starts[-1])
-    if got is not None or len(starts) == 1:
-        return got
+        return []
     closing: dict[int, int] = {}
     stack: list[int] = []
     for j in range(starts[0] - 1, len(text)):
@@ -53,63 +94,136 @@ def _last_boxed(text: str) -> str | None:
             stack.append(j)
         elif c == "}" and stack:
             closing[stack.pop()] = j
-    for start in reversed(starts):
-        end = closing.get(start - 1)
-        if end is not None:
-            return text[start:end]
-    return None
+    return [(s, closing.get(s - 1)) for s in starts]
 
 
-def _after_answer_is(text: str) -> str | None:
-    last = None
-    for last in _ANSWER_IS.finditer(text):  # noqa: B007 - we want the last match
-        pass
-    if last is None:
-        return None
-    rest = text[last.end():last.end() + 500].lstrip()
-    if rest.startswith("$"):
+def _answer_is(text: str, m: re.Match) -> tuple[str | None, int]:
+    """(the statement's content, where it ends) for one "answer is" match."""
+    rest_start = m.end() + (len(text[m.end():m.end() + 500]) - len(text[m.end():m.end() + 500].lstrip()))
+    rest = text[rest_start:rest_start + 500]
+    if rest.startswith("$") and not rest.startswith("$\\boxed") and not rest.startswith("$$"):
         end = rest.find("$", 1)
         if end > 0:
-            return rest[1:end]
-    boxed = _last_boxed(rest[:200])
-    if boxed is not None and rest.lstrip("$\\(").startswith(("\\boxed", "\\fbox")):
-        return boxed
+            return rest[1:end], rest_start + end + 1
     cut = _SENTENCE_END.search(rest)
-    rest = rest[:cut.start()] if cut else rest
-    return rest.strip() or None
+    body = rest[:cut.start()] if cut else rest
+    return body.strip() or None, rest_start + len(body)
+
+
+def _statements(text: str) -> list[tuple[int, int, str | None, str]]:
+    """(start, end, content or None if truncated, how) of every answer statement, in text order."""
+    found = []
+    boxes = _box_spans(text)
+    for start, end in boxes:
+        if end is None:
+            found.append((start, len(text), None, "boxed"))
+        else:  # a combining overlay on the closing brace (`\boxed{7}̸`) strikes the whole box
+            struck = text[end + 1:end + 2] if text[end + 1:end + 2] in _OVERLAYS else ""
+            found.append((start, end + 1 + len(struck), text[start:end] + struck, "boxed"))
+    box_starts = {b[0] for b in boxes}
+    for m in list(_ANSWER_IS.finditer(text))[-2:]:  # only boxes can stand beside the final one: the last two do
+        content, end = _answer_is(text, m)
+        inner = any(m.end() + k in box_starts for k in range(13))
+        if inner or content is None:  # "the answer is \boxed{4}": the box is the statement
+            continue
+        found.append((m.start(), end, content, "answer_is"))
+    for m in list(_HASHES.finditer(text))[-2:]:
+        found.append((m.start(), m.end(), m.group(1).strip(), "hashes"))
+    return sorted(found, key=lambda f: f[0])
+
+
+def _unquoted(text: str) -> str:
+    """Without quotations (and markdown `>` quote lines) that hold an answer cue."""
+    return _QUOTED.sub(lambda q: " " if _CUE.search(q.group(0)) else q.group(0), text)
+
+
+def _last_number(text: str) -> str | None:
+    """The number of a last clause that is one number and holds no doubt ("So 4.", "gives 17")."""
+    clauses = [c.strip() for c in _CLAUSE_SPLIT.split(text[-2000:].strip()) if c and c.strip()]
+    if not clauses:
+        return None
+    sentence = _SENTENCE_SPLIT.split(text[-2000:].strip())[-1]
+    span = _MATH_AT_END.search(sentence)
+    if span and not _DOUBT.search(sentence) and not re.search(r"\d", sentence[:span.start()]):
+        return span.group(1) or span.group(2)  # "The probability is $\frac{1}{2}$.", "The pair is $(2, 3)$."
+    last = clauses[-1]
+    if _DOUBT.search(last):
+        return None
+    worked = _WORKED.search(last)
+    if worked:  # "and 8 * 2 = 16": the whole equation, which is paid only when every side is the gold
+        return worked.group(1)
+    nums = list(_NUMBER.finditer(last))
+    if len(nums) != 1 or re.search(r"[(\[^_#§]\s*$|[A-Za-z]$", last[:nums[0].start()]):  # "(5)", "x^5", "#5", "x5"
+        return None
+    number = nums[0].group(0).strip()
+    tail = last[nums[0].end():].rstrip(".!")
+    return number + tail if len(tail.split()) <= 3 and not value_changing_tail(tail) else None
+
+
+def final_answer(text: str, last_number: bool = True) -> Extraction:
+    """The last committed answer statement of `text`, read as a reader sees it (see `final_text`).
+
+    >>> final_answer("<think>\\\\boxed{3}</think> so \\\\boxed{4}")
+    Extraction(answer='4', how='boxed', standing=())
+    >>> final_answer("\\\\boxed{4}. Wait, that is wrong.").how
+    'retracted'
+    """
+    region = _unquoted(answer_region(text))
+    found = _statements(region)
+    if not found:
+        got = _last_number(region) if last_number else None
+        return Extraction(got, "last_number" if got is not None else "none")
+    start, end, content, how = found[-1]
+    if content is None:
+        return Extraction(None, "truncated")
+    final = _with_prefix(region, start, content) if how == "boxed" else content
+    if _RETRACT.search(region[end:end + 3000]) or region[end:end + 20].lstrip("$)] \\").startswith("?"):
+        return Extraction(None, "retracted")
+    standing: dict[str, None] = {}  # distinct, in order; past 17 the verifier calls it a hedge anyway
+    for (s, e, c, h), (nxt, *_rest) in zip(found[:-1], found[1:], strict=True):
+        if h == "boxed" and c is not None and c != content and not _CORRECTION.search(region[e:nxt]):
+            standing[_with_prefix(region, s, c)] = None
+            if len(standing) > 17:
+                break
+    return Extraction(final, how, tuple(standing))
+
+
+def _with_prefix(region: str, start: int, content: str) -> str:
+    """A box's content with the relation or negation just before it (`not \\boxed{4}` says "not 4")."""
+    before = _BEFORE_BOX.search(region[max(0, start - 60):start])
+    return (before.group(0)[:before.group(0).rfind("\\")] + " " if before else "") + content
 
 
 def extract_answer(text: str, last_number: bool = True) -> tuple[str | None, str]:
-    """(answer text or None, how it was found).
+    """(answer text or None, how it was found); see `final_answer`.
 
     >>> extract_answer("7*8 = 56 ... The final answer is 56.")
     ('56', 'answer_is')
     >>> extract_answer("so $x = \\\\boxed{\\\\frac{1}{2}}$")
     ('\\\\frac{1}{2}', 'boxed')
     """
-    boxed = _last_boxed(text)
-    if boxed is not None:
-        return boxed, "boxed"
-    said = _after_answer_is(text)
-    if said is not None:
-        return said, "answer_is"
-    hashes = _HASHES.findall(text)
-    if hashes:
-        return hashes[-1].strip(), "hashes"
-    if last_number:
-        nums = _NUMBER.findall(text[-5000:])
-        if nums:
-            return nums[-1], "last_number"
-    return None, "none"
+    got = final_answer(text, last_number)
+    return got.answer, got.how
+
+
+def last_box(text: str) -> str | None:
+    """Content of the last box a reader sees (None if there is none or it never closes)."""
+    spans = _box_spans(answer_region(text))
+    if not spans or spans[-1][1] is None:
+        return None
+    region = answer_region(text)
+    return region[spans[-1][0]:spans[-1][1]]
 
 
 _WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox|textit|operatorname)\s*\{([^{}]*)\}")
-_SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\left|\\right|\\displaystyle|\\dfrac|\\tfrac")
+_SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\left|\\right|\\displaystyle|\\dfrac|\\tfrac|"
+                      r"\\(?:tiny|scriptsize|footnotesize|small|normalsize|large|Large|LARGE|huge|Huge)\b")
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\bdollars?\b|\beuros?\b|\bcents?\b", re.I)
 _PERCENT = re.compile(r"\\%|%|\s*\bpercent\b|\s*\\text\{\s*percent\s*\}", re.I)
 _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°|\s*\bdegrees?\b", re.I)
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:(?:,|\{,\})\d{3})+)(?![\d,])")
-_TRAILING_WORDS = re.compile(r"^([-+]?\d[\d.,/]*(?:\s*[eE][-+]?\d+)?)\s+[A-Za-z][A-Za-z .^\d/]*$")
+_TRAILING_WORDS = re.compile(r"^([-+]?\d[\d.,/]*(?:\s*[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z .^{}\d/]*)$")
+_THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\[,!: ]|,\\!|\{,\}\\!)(?=\d{3}(?!\d))")
 _LHS = re.compile(r"^\s*[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?!=)")
 _SCI = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|×|\*|x)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?$")
 
@@ -121,9 +235,12 @@ def normalize(ans: str) -> tuple[str, bool]:
     ('1234.50', False)
     >>> normalize("x = 12\\\\%")
     ('12', True)
+    >>> normalize("4 or more")[0], normalize("Four apples")[0]
+    ('4 or more', '4')
     """
-    s = ans.strip()
+    s = ans.replace("\u2212", "-").strip().strip("*").strip()
     s = s.strip("$").removeprefix("\\(").removesuffix("\\)").removeprefix("\\[").removesuffix("\\]")
+    s = _THIN_THOUSANDS.sub("", s)
     s = _SPACING.sub(lambda m: "\\frac" if m.group(0) in ("\\dfrac", "\\tfrac") else " ", s)
     for _ in range(3):
         s = _WRAPPERS.sub(r"\1", s)
@@ -134,10 +251,11 @@ def normalize(ans: str) -> tuple[str, bool]:
     s = s.strip().rstrip(".,;:").strip()
     if s.count("=") == 1 and _LHS.match(s):
         s = _LHS.sub("", s, count=1)
+    s = number_word(s)
     s = _THOUSANDS.sub(lambda m: m.group(1).replace("{,}", "").replace(",", ""), s)
     m = _TRAILING_WORDS.match(s)
-    if m:
-        s = m.group(1)
+    if m and not value_changing_tail(m.group(2)) and (len(m.group(2)) > 1 or s[len(m.group(1))] == " "):
+        s = m.group(1)  # "45 minutes", "12cm" -> the number; "4x" is algebra, not a unit
     return " ".join(s.split()), percent
 
 
@@ -168,24 +286,55 @@ def as_number(s: str) -> Fraction | None:
         m = _SCI.match(s)
         if m and abs(int(m.group(2))) <= 400:
             return Fraction(m.group(1)) * Fraction(10) ** int(m.group(2))
-    except (ValueError, ZeroDivisionError):
+        if _ARITH.match(s) and len(s) <= 120:
+            return _evaluate(ast.parse(s.replace("\\times", "*").replace("\\cdot", "*"), mode="eval").body)
+    except (ValueError, ZeroDivisionError, SyntaxError, RecursionError):
         return None
     return None
 
 
-_CHOICE = re.compile(r"^\(?([A-E])\)?(?:[.:)]|\s|$)")
-_CHOICE_ANYWHERE = re.compile(r"\(([A-E])\)")
+_ARITH = re.compile(r"^[-+(]*\d[\d.\s()+\-*/]*$|^[\d.\s()+\-]*(?:\\times|\\cdot)[\d.\s()+\-]*$")
+_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+           ast.Div: lambda a, b: a / b}
 
 
-def choice_letter(text: str, extracted: str | None) -> str | None:
-    """The multiple-choice letter a completion picked: from its extracted answer, else the last "(X)"."""
-    for cand in (extracted, text.strip()):
-        if cand is not None:
-            m = _CHOICE.match(normalize(cand)[0])
-            if m:
-                return m.group(1)
-    found = _CHOICE_ANYWHERE.findall(text[-2000:])
-    return found[-1] if found else None
+def _evaluate(node: ast.AST) -> Fraction | None:
+    """Exact value of + - * / arithmetic on decimals (`1 - 0.9` is 1/10, not 0.09999999999999998)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return Fraction(ast.unparse(node))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        inner = _evaluate(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left, right = _evaluate(node.left), _evaluate(node.right)
+        return None if left is None or right is None else _BINOPS[type(node.op)](left, right)
+    return None
+
+
+_CHOICE = re.compile(r"\(?([A-E])\)?[.:]?")
+_CHOICE_WITH_TEXT = re.compile(r"\(?([A-E])[).:]\s+\S.*", re.S)
+_LONE_LETTER = re.compile(r"(?<![A-Za-z\\])[A-E](?![A-Za-z])")
+
+
+def choice_letter(text: str, extracted: str | None) -> tuple[str | None, bool]:
+    """(the multiple-choice letter a completion stated, whether it named several letters).
+
+    Only a clear statement counts: the extracted answer is a letter (`B`, `(B)`, `B.`) or a letter with its
+    option text (`B) 12 meters`), or the whole completion is a letter. Never the first capital of a sentence.
+
+    >>> choice_letter("", "(B)"), choice_letter("", "A or B"), choice_letter("A bit of thought", None)
+    (('B', False), (None, True), (None, False))
+    """
+    for cand in (extracted, text.strip() if len(text.strip()) <= 6 else None):
+        if cand is None:
+            continue
+        n = normalize(cand)[0].strip("*").strip()
+        if len(set(_LONE_LETTER.findall(n))) > 1:
+            return None, True
+        m = _CHOICE.fullmatch(n) or _CHOICE_WITH_TEXT.fullmatch(n)
+        if m:
+            return m.group(1), False
+    return None, False
 
 
 _EXPONENT = re.compile(r"(?:\^|\*\*)\s*\{?\s*\(?\s*(\d+)")

@@ -27,6 +27,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .base import Score, Verifier
+from .custom import travel_check
 
 __all__ = ["RewardPool"]
 
@@ -142,6 +143,7 @@ class RewardPool:
         """
         if self._closed:
             raise RuntimeError("RewardPool is closed")
+        travel_check(verifier, getattr(verifier, "name", "") or type(verifier).__name__)  # __main__ cannot travel
         for i, row in enumerate(rows):
             if "completion" not in row:
                 raise KeyError(f"row {i}: missing field 'completion'")

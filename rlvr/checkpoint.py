@@ -1,7 +1,8 @@
 """Checkpoints a run can resume from after a crash, SIGKILL included.
 
 Layout under `output_dir/checkpoints/`: one folder per saved step (`step-000012/`) holding the learner's
-state (written by the learner: adapter, optimizer, RNG) and `driver.json` (step, data position, driver RNG);
+state (written by the learner: adapter, optimizer, RNG), `driver.json` (step, data position, driver RNG)
+and a copy of the run's resolved `config.resolved.yaml` (if the run folder has one; `--resume` compares it);
 `LATEST` names the newest complete one. A folder is written under a temporary name and renamed into
 place, and `LATEST` is replaced atomically, so a kill at any instant leaves the previous checkpoint usable.
 This module does not know what the learner saves, only where.
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 LATEST = "LATEST"
+CONFIG_NAME = "config.resolved.yaml"  # the run's resolved config, in output_dir and copied into each checkpoint
 
 
 def _root(output_dir: str | Path) -> Path:
@@ -38,6 +40,9 @@ def save(output_dir: str | Path, step: int, driver_state: dict,
     state = {**driver_state, "step": step, "python_rng": _encode_rng(random.getstate()),
              "numpy_rng": _encode_np(np.random.get_state())}
     (tmp / "driver.json").write_text(json.dumps(state))
+    config = Path(output_dir) / CONFIG_NAME
+    if config.is_file():
+        shutil.copyfile(config, tmp / CONFIG_NAME)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     _write_atomic(root / LATEST, final.name)
@@ -54,6 +59,11 @@ def latest(output_dir: str | Path) -> Path | None:
         return None
     path = root / name
     return path if (path / "driver.json").exists() else None
+
+
+def step_of(ckpt: Path) -> int:
+    """The step a checkpoint folder holds (`step-000012` -> 12)."""
+    return int(ckpt.name.rsplit("-", 1)[1])
 
 
 def load_driver_state(ckpt: Path) -> dict:

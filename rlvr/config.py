@@ -94,6 +94,7 @@ class DataConfig(_Section):
     task: str = "basic_arithmetic"
     task_kwargs: dict = field(default_factory=dict)
     path: str | None = None
+    eval_path: str | None = None      # a fixed held-out file (another benchmark); else eval comes from `path`
     train_size: int = 2000
     eval_size: int = 64
     seed: int = 0
@@ -109,6 +110,8 @@ class DataConfig(_Section):
             _require(bool(self.task), "data.task must name a reasoning-gym task")
         else:
             _require(bool(self.path), f"data.path is required when data.source is {self.source!r}")
+        _require(self.eval_path is None or self.source != "reasoning_gym",
+                 "data.eval_path needs a file source (jsonl or parquet), not reasoning_gym")
         try:  # other {fields} of a row may appear too; only the syntax and {question} are checked here
             names = {name for _, name, _, _ in string.Formatter().parse(self.prompt_template) if name}
         except ValueError as e:
@@ -354,7 +357,9 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, dict[str, Any]]:
         try:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as e:
-            raise ConfigError(f"override {item!r}: value is not valid YAML ({e})") from None
+            problem = " ".join(str(e).split("\n")[0].split())
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({problem}); text with braces or "
+                              f"colons needs YAML quotes, e.g. {dotted.strip()}=\"'{raw.strip()}'\"") from None
         out.setdefault(section, {})[key] = value
     return out
 
@@ -383,11 +388,12 @@ def _merge(raw: dict[str, Any], extra: Mapping[str, Mapping[str, Any]]) -> dict[
 
 
 def _relative_to(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """A relative `data.path` in a config file means relative to that file (so shipped configs work
-    from any working directory); paths given as overrides stay relative to the working directory."""
+    """A relative `data.path` / `data.eval_path` in a config file means relative to that file (so shipped
+    configs work from any working directory); paths given as overrides stay relative to the working directory."""
     data = raw.get("data")
-    if isinstance(data, Mapping) and isinstance(data.get("path"), str) and not Path(data["path"]).is_absolute():
-        raw["data"] = {**data, "path": str((folder / data["path"]).resolve())}
+    for key in ("path", "eval_path"):
+        if isinstance(data, Mapping) and isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
+            raw["data"] = data = {**data, key: str((folder / data[key]).resolve())}
     return raw
 
 

@@ -7,18 +7,22 @@ A row is a plain dict carrying `question` (the prompt text) and whatever fields 
 Sources:
 - reasoning-gym (offline procedural tasks): train and eval come from different seeds, and any train
   question that also appears in eval is dropped, so the held-out set never overlaps the train set;
-- JSONL / parquet files read through `datasets`: a fixed seeded shuffle, the first `eval_size` rows
-  for eval, the rest for train (again without questions shared with eval).
+- JSONL (read with `json`) / parquet (read with `datasets`) files: a fixed seeded shuffle, the first
+  `eval_size` rows for eval, the rest for train (again without questions shared with eval); or, with
+  `eval_path`, a fixed held-out file (e.g. HumanEval while training on MBPP).
+Shipped task files are built offline by `scripts/build_data.py` (`rlvr.sources`) and committed with their
+sources and licences in `configs/data/README.md`; nothing here converts or downloads a benchmark.
 
-What this module does NOT do: tokenize for training (the learner), check verifier-specific fields
-beyond presence (`validate_rows` with the verifiers' `required_fields`), or download anything.
+What this module does NOT do: tokenize for training (the learner), know what a verifier needs (presence
+is `validate_rows` with the verifiers' `required_fields`; shapes are `rlvr.data_checks`, passed in as
+`check`), or download anything.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,41 +53,81 @@ def reasoning_gym_rows(task: str, size: int, seed: int, task_kwargs: Mapping[str
             for item in dataset]
 
 
-def file_rows(path: str | Path, source: str = "jsonl") -> list[dict]:
-    """All rows of a JSONL or parquet file, read with `datasets`; `prompt` is accepted for `question`.
+def _where(path: Path, index: int, row: Any, jsonl: bool) -> str:
+    where = f"{path}: line {index + 1}" if jsonl else f"{path}: row {index}"
+    if isinstance(row, dict) and row.get("id") is not None:
+        where += f" (id {row['id']})"
+    return where
 
-    Arrow gives every row every column, so a column a row did not have comes back as None; such keys
-    are dropped again to give each row only its own fields.
-    """
+
+def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
+    """(line index, value) for each non-blank line; a line that is not JSON is an error naming it."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if not line.strip():
+                continue
+            try:
+                out.append((i, json.loads(line)))
+            except ValueError as e:
+                raise DataError(f"{path}: line {i + 1} is not JSON: {e}") from None
+    return out
+
+
+def _read_parquet(path: Path) -> list[tuple[int, Any]]:
     import datasets
 
+    try:
+        ds = datasets.load_dataset("parquet", data_files=str(path), split="train")
+    except Exception as e:
+        raise DataError(f"cannot read {path} as parquet: {e}") from e
+    # Arrow gives every row every column: a column a row did not have comes back as None, so drop those.
+    return [(i, {k: v for k, v in row.items() if v is not None}) for i, row in enumerate(ds.to_list())]
+
+
+def file_rows(path: str | Path, source: str = "jsonl", check: Callable[[dict], None] | None = None) -> list[dict]:
+    """All rows of a JSONL or parquet file; `prompt` is accepted for `question`.
+
+    JSONL is read with `json` (not Arrow, which would merge the nested schemas of different rows), so a
+    row comes back exactly as written. `check(row)` (e.g. `data_checks.row_checker`) runs on every row;
+    any problem is one DataError naming the file, the line (JSONL) or row (parquet), the row's `id`
+    and the field.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
-    builder = {"jsonl": "json", "json": "json", "parquet": "parquet"}.get(source)
-    if builder is None:
+    readers = {"jsonl": _read_jsonl, "json": _read_jsonl, "parquet": _read_parquet}
+    if source not in readers:
         raise DataError(f"unknown file source {source!r} for {path}; use jsonl or parquet")
-    try:
-        ds = datasets.load_dataset(builder, data_files=str(path), split="train")
-    except Exception as e:
-        raise DataError(f"cannot read {path} as {source}: {e}") from e
-    rows = [{k: v for k, v in row.items() if v is not None} for row in ds.to_list()]
-    for i, row in enumerate(rows):
+    jsonl = source != "parquet"
+    rows = []
+    for i, row in readers[source](path):
+        if not isinstance(row, dict):
+            raise DataError(f"{_where(path, i, row, jsonl)}: a row must be a JSON object, got {type(row).__name__}")
         if "question" not in row and "prompt" in row:
             row["question"] = row["prompt"]
         if not isinstance(row.get("question"), str) or not row["question"]:
-            raise DataError(f"{path}: row {i} has no 'question' (or 'prompt') string field; "
+            raise DataError(f"{_where(path, i, row, jsonl)}: has no 'question' (or 'prompt') string field; "
                             f"fields: {sorted(row)}")
+        if check is not None:
+            try:
+                check(row)
+            except ValueError as e:
+                raise DataError(f"{_where(path, i, row, jsonl)}: {e}") from None
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{path} has no rows")
     return rows
 
 
 def validate_rows(rows: Sequence[Mapping], required_fields: Iterable[str], source_name: str) -> None:
-    """Raise DataError naming the first row (index) and field that is missing or null."""
+    """Raise DataError naming the first row (index, and `id` if it has one) and field that is missing or null."""
     required = list(required_fields)
     for i, row in enumerate(rows):
         for name in required:
             if row.get(name) is None:
-                raise DataError(f"{source_name}: row {i} lacks required field {name!r} "
+                ident = f" (id {row['id']})" if row.get("id") is not None else ""
+                raise DataError(f"{source_name}: row {i}{ident} lacks required field {name!r} "
                                 f"(has: {', '.join(sorted(row))})")
 
 
@@ -91,8 +135,19 @@ def _without(rows: list[dict], questions: set[str]) -> list[dict]:
     return [row for row in rows if row["question"] not in questions]
 
 
-def load_splits(data) -> tuple[list[dict], list[dict]]:
-    """(train_rows, eval_rows) for a `DataConfig`; eval never shares a question with train."""
+def _shuffled(rows: list[dict], seed: int) -> list[dict]:
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    return [rows[i] for i in order]
+
+
+def load_splits(data, check: Callable[[dict], None] | None = None) -> tuple[list[dict], list[dict]]:
+    """(train_rows, eval_rows) for a `DataConfig`; eval never shares a question with train.
+
+    With `data.eval_path` the held-out rows come from that file (a fixed benchmark split: its first
+    `eval_size` rows after a seeded shuffle) and `path` is all training data; otherwise one file is
+    shuffled and split. `check` runs on every file row as it is read (see `file_rows`).
+    """
     if data.source == "reasoning_gym":
         eval_rows = reasoning_gym_rows(data.task, data.eval_size, data.seed + _EVAL_SEED_OFFSET,
                                        data.task_kwargs) if data.eval_size else []
@@ -100,16 +155,24 @@ def load_splits(data) -> tuple[list[dict], list[dict]]:
         # Draw a margin so that dropping eval duplicates still leaves train_size rows on small task spaces.
         train = reasoning_gym_rows(data.task, data.train_size + len(eval_rows), data.seed, data.task_kwargs)
         train = _without(train, held_out)[: data.train_size]
+        for i, row in enumerate(eval_rows + train if check else []):
+            try:
+                check(row)
+            except ValueError as e:
+                raise DataError(f"reasoning-gym {data.task} row {i}: {e}") from None
+    elif data.eval_path:
+        eval_rows = _shuffled(file_rows(data.eval_path, data.source, check), data.seed)[: data.eval_size]
+        held_out = {row["question"] for row in eval_rows}
+        train = _without(_shuffled(file_rows(data.path, data.source, check), data.seed), held_out)
+        train = train[: data.train_size]
     else:
-        rows = file_rows(data.path, data.source)
-        order = list(range(len(rows)))
-        random.Random(data.seed).shuffle(order)
-        eval_rows = [rows[i] for i in order[: data.eval_size]]
+        rows = _shuffled(file_rows(data.path, data.source, check), data.seed)
+        eval_rows = rows[: data.eval_size]
         if len(eval_rows) >= len(rows):
             raise DataError(f"{data.path}: eval_size {data.eval_size} leaves no rows to train on "
                             f"({len(rows)} rows)")
         held_out = {row["question"] for row in eval_rows}
-        train = _without([rows[i] for i in order[data.eval_size:]], held_out)[: data.train_size]
+        train = _without(rows[data.eval_size:], held_out)[: data.train_size]
     if not train:
         raise DataError(f"no training rows left from {data.source} {data.path or data.task}")
     return train, eval_rows

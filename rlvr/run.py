@@ -1,8 +1,16 @@
-"""`python -m rlvr.run CONFIG [section.key=value ...] [--resume]`: train a policy with GRPO.
+"""`python -m rlvr.run CONFIG [section.key=value ...] [--resume [RUN_DIR] | --overwrite]`: train with GRPO.
 
 This module is the front door: it parses the command line, and checks everything that can be checked
-cheaply (config keys, verifier names, the model's presence, every data row's fields) before Ray, vLLM or a
-model start, so a typo costs a second, not a minute. The loop itself is `trainer.Trainer`.
+cheaply before Ray, vLLM or a model start, so a mistake costs a second and one line (exit code 2), not a
+minute and a traceback: config keys, the run folder's rules (`run_folder`: an existing run is never
+replaced or resumed with a different config by accident), every verifier with its options, every data row
+and the prompt template on it (`preflight`, `data_checks`), the model's presence. `--dry-run` stops there;
+`--print-config` prints the resolved config. `--debug` shows a traceback for a user error too.
+The loop itself is `trainer.Trainer`.
+
+    python -m rlvr.run smoke run.output_dir=runs/s      # a fresh run (refused if runs/s holds one)
+    python -m rlvr.run smoke run.steps=10 --resume runs/s
+    python -m rlvr.run --resume runs/s run.steps=10    # the saved config, with overrides
 """
 
 from __future__ import annotations
@@ -14,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlvr.preflight import UserError
 
-class UserError(Exception):
-    """A problem the user can fix (config, model, data); printed without a traceback."""
+__all__ = ["Job", "UserError", "main", "parse_args", "prepare"]
 
 
 @dataclass
@@ -32,26 +40,79 @@ class Job:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Options and positionals in any order; `--resume` takes an optional run folder (not a `k=v` override)."""
     p = argparse.ArgumentParser(prog="python -m rlvr.run", description=__doc__.splitlines()[0])
-    p.add_argument("config", help="a YAML file, or the name of a shipped config (math, smoke, code, ...)")
-    p.add_argument("overrides", nargs="*", help="section.key=value, e.g. run.steps=5 run.output_dir=runs/x")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in output_dir")
+    p.add_argument("args", nargs="*", metavar="CONFIG [section.key=value ...]",
+                   help="a YAML file or a shipped config name (math, smoke, code, ...), then overrides such as "
+                        "run.steps=5; with --resume RUN_DIR the config may be left out (the run's own is used)")
+    p.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_DIR",
+                   help="continue the run in RUN_DIR (default: run.output_dir) from its newest checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in run.output_dir")
+    p.add_argument("--dry-run", action="store_true", help="run the pre-flight checks only, then exit")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
+    p.add_argument("--debug", action="store_true", help="show a traceback for user errors too")
     p.add_argument("-v", "--verbose", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)
+    if isinstance(args.resume, str) and "=" in args.resume:  # `--resume run.steps=5`: an override, not a folder
+        args.args.append(args.resume)
+        args.resume = True
+    if isinstance(args.resume, str) and not Path(args.resume).is_dir() and _is_config(args.resume):
+        args.args.insert(0, args.resume)  # `--resume smoke`: the config, resumed in its run.output_dir
+        args.resume = True
+    config = [a for a in args.args if "=" not in a]
+    if len(config) > 1:
+        p.error(f"one config expected, got {config}; overrides look like section.key=value")
+    args.config = config[0] if config else None
+    args.overrides = [a for a in args.args if "=" in a]
+    if args.config is None and not isinstance(args.resume, str):
+        p.error("a config is required (a YAML file or a shipped name), unless resuming with --resume RUN_DIR")
+    return args
+
+
+def _is_config(name: str) -> bool:
+    from rlvr.config import ConfigError, resolve_config_path
+
+    try:
+        return resolve_config_path(name).is_file()
+    except ConfigError:
+        return False
+
+
+def load(args: argparse.Namespace):
+    """The run's config: CONFIG (or RUN_DIR's saved config) with the overrides; `--resume RUN_DIR` sets output_dir."""
+    from rlvr.config import load_config, resolve_config_path
+    from rlvr.run_folder import CONFIG_NAME
+
+    overrides = list(args.overrides)
+    if isinstance(args.resume, str):
+        run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise UserError(f"--resume {args.resume}: no such run folder")
+        overrides.insert(0, f"run.output_dir={run_dir}")
+        if args.config is None:
+            if not (run_dir / CONFIG_NAME).is_file():
+                raise UserError(f"--resume {args.resume}: no {CONFIG_NAME} there; give the run's config too")
+            return load_config(run_dir / CONFIG_NAME, overrides)
+    return load_config(resolve_config_path(args.config), overrides)
 
 
 def prepare(cfg) -> Job:
     """Every cheap check, in order of cost; raises UserError with one clear message."""
-    from rewards import Composite, RewardPool
+    from rewards import RewardPool
     from rlvr import data
+    from rlvr.data_checks import row_checker
     from rlvr.model import resolve_model
+    from rlvr.preflight import build_reward, combine, fields_checker, template_checker
     from rlvr.sync import make_probe
 
-    specs = [(v.name, v.weight, dict(v.options)) for v in cfg.rewards.verifiers]
-    try:
-        reward = Composite(specs)
-    except (KeyError, ValueError) as err:
-        raise UserError(f"rewards: {err}") from err
+    reward = build_reward(cfg.rewards.verifiers)
+    try:  # data before the model: resolving it may convert weights (~45 s)
+        check = combine(fields_checker(reward.required_fields), row_checker(v.name for v in cfg.rewards.verifiers),
+                        template_checker(cfg.data.prompt_template))
+        train_rows, eval_rows = data.load_splits(cfg.data, check=check)  # a malformed row fails here, by line
+        data.validate_rows(train_rows + eval_rows, reward.required_fields, cfg.data.path or cfg.data.task)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        raise UserError(f"data: {err}") from err
     try:
         model_dir = resolve_model(cfg.model.path, cfg.model.cache_dir)
     except (FileNotFoundError, OSError, ValueError) as err:
@@ -59,37 +120,62 @@ def prepare(cfg) -> Job:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    try:
-        train_rows, eval_rows = data.load_splits(cfg.data)
-        data.validate_rows(train_rows + eval_rows, reward.required_fields, cfg.data.path or cfg.data.task)
-    except (KeyError, ValueError, FileNotFoundError) as err:
-        raise UserError(f"data: {err}") from err
     for row in (*train_rows, *eval_rows):
         row["prompt"] = data.format_prompt(tokenizer, row["question"], cfg.data.system_prompt,
-                                           cfg.data.prompt_template)
+                                           cfg.data.prompt_template, fields=row)
     stream = data.PromptStream(train_rows, cfg.data.prompts_per_step, cfg.data.seed)
     pool = RewardPool(workers=cfg.rewards.workers, timeout_s=cfg.rewards.timeout_s)
     return Job(model_dir=model_dir, stream=stream, eval_rows=eval_rows, reward=reward, pool=pool,
                probe=make_probe(tokenizer, cfg.sync.probe_len))
 
 
+def preflight(args: argparse.Namespace):
+    """Config, folder plan and every cheap check; returns (cfg, plan, job), job None when there is nothing to run."""
+    import yaml
+
+    from rlvr import run_folder
+    from rlvr.preflight import check_output_dir
+
+    cfg = load(args)
+    if args.print_config:
+        print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="", flush=True)
+        return cfg, None, None
+    print(f"[rlvr] config {args.config or args.resume}: {cfg.run.steps} steps -> {cfg.run.output_dir}", flush=True)
+    check_output_dir(cfg.run.output_dir)
+    plan = run_folder.plan(cfg, resume=bool(args.resume), overwrite=args.overwrite)
+    if plan.note:
+        print(f"[rlvr] {plan.note}", flush=True)
+    if plan.action == "finished":
+        return cfg, plan, None
+    job = prepare(cfg)
+    if args.dry_run:
+        job.pool.close()
+        print(f"[rlvr] pre-flight passed ({len(job.eval_rows)} eval rows, verifiers "
+              f"{', '.join(v.name for v in cfg.rewards.verifiers)}); --dry-run: nothing started", flush=True)
+        return cfg, plan, None
+    run_folder.start(cfg, plan)
+    return cfg, plan, job
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from rlvr.config import ConfigError, load_config, resolve_config_path
+    from rlvr.config import ConfigError
 
     try:
-        cfg = load_config(resolve_config_path(args.config), args.overrides)
-        print(f"[rlvr] config {args.config}: {cfg.run.steps} steps -> {cfg.run.output_dir}", flush=True)
-        job = prepare(cfg)
+        cfg, plan, job = preflight(args)
     except (ConfigError, UserError, FileNotFoundError) as err:
+        if args.debug:
+            raise
         print(f"rlvr: error: {err}", file=sys.stderr)
         return 2
+    if job is None:
+        return 0
     from rlvr.sync import SyncMismatchError
     from rlvr.trainer import Trainer
 
-    trainer = Trainer(cfg, job, resume=args.resume)
+    trainer = Trainer(cfg, job, resume=plan.action == "resume")
     try:
         final = trainer.run()
     except SyncMismatchError as err:

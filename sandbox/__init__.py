@@ -16,9 +16,9 @@ namespace), gets rlimits (address space, CPU, file size, open files, processes),
 (read-only Python, read-write scratch, no TCP, no signals out) and seccomp (no sockets, exec, ptrace,
 namespaces, mount, io_uring, bpf, SysV/mq IPC). The verdict is computed outside that child: the trusted test
 code runs in a separate judge process and calls the candidate's functions over a pipe; answers are decoded
-as plain data. Exit codes and printed text never count as a pass; the exit status, CPU time and setup
-failures come from the kernel and from pipes the candidate's code never holds, not from its frames. After
-each job every process of the job is killed, including double-forked daemons (status "escaped_processes").
+as plain data, and objects the candidate returns stay in its process behind handles. Exit codes and
+printed text never count as a pass; the exit status, CPU time and setup failures come from the kernel and
+from pipes the candidate's code never holds, not from its frames. After each job every process of the job is killed, including double-forked daemons (status "escaped_processes").
 
 Invariant: nothing of job N is observable in job N+1 that runs in the same worker. How each channel is
 closed: memory (the candidate's process is forked from the zygote, which never held a source, test,
@@ -28,17 +28,32 @@ IPC (denied by seccomp, and a fresh IPC namespace per job), processes, zombies a
 reaped before the next job; the cgroup's pids count is back to the zygote alone), environment and fds (the
 zygote's are empty; the child keeps fds 0-4 only). Tested in tests/attacks/test_isolation_attacks.py.
 
-What is covered: the attacks in tests/attacks and ../shared/redteam/sandbox (hangs, fork/thread/memory
-bombs, memory summed over processes, output floods, file writes and secret reads, network, killing the
-harness, forged results and forged exit/setup frames, lying `__eq__`, daemons, disk and inode exhaustion,
-exec, giant answers, a candidate lowering its own CPU limit to pass a fail off as a timeout, cross-job
-leaks through memory, scratch, IPC, environment and fds, directory chains 100k deep, symlinks in scratch,
-one job's spinning processes against the neighbouring worker's job).
+The judge's rules (judge.py, testcode.py, remote.py): the judge alone builds the tests' namespace, so a
+candidate's `check`, `abs`, `all`, `sorted`, `range`, ... never replace the tests' own names or builtins; it
+binds only the entry point and names the tests read but never define. A candidate's exception reaches the
+tests only as one opaque `CandidateError` (a test's own `except ValueError` still catches a candidate
+ValueError, by name; StopIteration never). A pass needs at least one check that ran (else "no_checks");
+partial credit counts checks that ran. Decoding is linear in the answer's size, and one deadline covers it.
+
+What is covered: the attacks in tests/attacks (isolation and the process lifecycle, in
+test_isolation_attacks.py: cross-job leaks through memory, scratch files, xattrs and ACLs, IPC, environment
+and fds, forged exit/setup frames, a candidate lowering its own CPU limit to pass a fail off as a timeout,
+directory chains 100k deep, symlinks in scratch, zombies, memory summed over processes, one job's spinning
+processes against the neighbouring worker's job; the judge, in test_judge_attacks.py: namespace shadowing,
+exceptions steering trusted control flow, vacuous passes, partial-credit inflation, decode bombs, forged,
+duplicated and out-of-order frames, handle abuse, lying objects) and ../shared/redteam/sandbox (hangs,
+fork/thread/memory bombs, output floods, file writes and secret reads, network, killing the harness, forged
+results, lying `__eq__`, daemons, disk and inode exhaustion, exec, giant answers); hypothesis fuzzing of the
+codec and of the judge protocol (tests/unit/sandbox/test_fuzz.py).
 What is not covered: kernel exploits (the shared kernel remains the boundary: run the pool inside a VM or
 gVisor for that), side and covert channels between jobs (timing, CPU caches, the pid counter of the
-worker's namespace, the page cache), cgroup v2-only hosts (pass allow_missing=["cgroup"]: then memory is
-bounded per process only and CPU is shared per process), object identity across the boundary (in-place
-mutations of arguments are not seen by the test), and hostile *test* code (tests are trusted).
+worker's namespace, the page cache), hosts without cgroup v1 controllers for us (not root, or v2 only: the
+pool warns and runs, with memory bounded per process and CPU shared per session), hostile *test* code
+(tests are trusted), test helpers that live in the candidate's source (HumanEval/32's `poly`: a solution
+may rewrite them), test-supplied callables passed to the candidate (refused), the candidate's classes used
+by the tests for isinstance or subclassing, identity of objects nested inside mutated arguments (copied back
+as plain values), and checks that are not `assert` statements (`unittest.TestCase`'s `self.assertEqual`,
+`if f(x) != y: raise ...`: such tests end as "no_checks").
 """
 
 from __future__ import annotations

@@ -1,254 +1,188 @@
 """The trusted side of one job: run the dataset's test code here, calling the candidate across a pipe.
 
 The judge is a process forked by the worker per job, *after* the candidate's process, so the candidate's
-memory never held the tests or the expected output. Candidate functions appear in the test code's namespace
-as proxies: each call becomes a frame to the child, and the answer is decoded as plain data (codec.py).
-Every `assert` of the test code is rewritten into an explicit check that counts passes, so counts do not
-depend on `python -O` and the candidate cannot patch `AssertionError` (it lives in another process).
+memory never held the tests or the expected output. The judge alone builds the tests' namespace
+(testcode.py): its own builtins, the tests' own definitions, and from the candidate only the declared entry
+point and the names the tests read but never define (as proxies that call into the child; answers decoded as
+plain data or handles, remote.py). What the child announces can only narrow that set, never widen it.
+Stdlib modules the solution imported and the tests use without importing are imported here (`MODULES`),
+each only under its own name (`np` for numpy aside): the candidate cannot make `math` mean `cmath`.
 
-Verdicts: pass, fail, timeout, output_limit, load_error, exited, response_too_large, bad_response, error.
-Details never quote the test code or its expected values (the worker forwards them; see worker.py).
+Verdicts: pass, fail, no_checks, timeout, output_limit, load_error, exited, response_too_large,
+bad_response, error. A pass needs at least one executed check in every block (an `assert` that ran, or a
+`pytest.raises` that saw its exception); a block where none ran is `no_checks` (reward 0): asserts only in
+an uncalled function, under `if __name__ == "__main__":`, a `check` with no entry point, an empty list, or a
+loop over an empty answer. A failed check counts even when the tests catch the AssertionError. Partial
+credit counts only checks that ran (remote.Checks: an assert statement that ran, passed if all of its runs
+passed): a string of test code reports checks passed of checks run (plus one per error that ended a part
+early); a list of tests reports tests passed of tests.
+
+Bounds: one wall-clock deadline covers everything here, decoding included (SIGALRM; the worker kills the
+judge shortly after as a backstop for C code that ignores signals); decoding is linear in the response
+size, capped at `response_bytes` (codec.py); the verdict is capped (well under a pipe buffer) and is valid
+UTF-8. Once an Abort is raised it is sticky: test code that swallows it (`except BaseException`) cannot
+turn it into a pass. Details never quote the test code or its expected values.
 What this module does NOT do: kill or reap processes (the worker does), or guard against hostile *test*
-code: tests are trusted, only a wall-clock backstop in the worker covers a test that hangs.
+code: tests are trusted. A test's own helpers that live in the candidate's source (HumanEval/32's `poly`,
+HumanEval/38's `encode_cyclic`) are the candidate's: a solution that rewrites them changes what they mean.
 """
 
 from __future__ import annotations
 
-import ast
 import builtins
 import errno
-import os
-import select
+import functools
+import importlib
+import signal
+import threading
+import time
+from dataclasses import dataclass
 
-from . import codec
+from . import testcode
+from .channel import DETAIL_CHARS, Channel
+from .remote import Abort, CandidateError, CheckFailed, Checks, Raises, exc_filter, proxy
+from .result import STATUSES
 
+__all__ = ["Abort", "CandidateError", "Channel", "judge_io", "judge_tests", "run_judge"]
 
-class Abort(BaseException):
-    """Stops the test code at once; BaseException so that `except Exception` in a test cannot eat it."""
-
-    def __init__(self, status: str, detail: str):
-        super().__init__(status, detail)
-        self.status, self.detail = status, detail
-
-
-class CandidateError(Exception):
-    """The candidate raised an exception that is not a built-in type; carries its name and message."""
-
-
-class Channel:
-    """Frames to and from the child, with output draining, size caps and one wall-clock deadline."""
-
-    def __init__(self, fds: dict, deadline: float, limits: dict):
-        self.req, self.resp = fds["req"], fds["resp"]
-        self.streams = {fds["out"]: bytearray(), fds["err"]: bytearray()}
-        self.out_fd, self.pidfd, self.deadline = fds["out"], fds["pidfd"], deadline
-        self.output_limit, self.response_limit = limits["output_bytes"], limits["response_bytes"]
-        self.buf, self.output_total, self.child_gone, self.next_id = bytearray(), 0, False, 1
-        for fd in (self.resp, *self.streams):
-            os.set_blocking(fd, False)
-
-    def _read_available(self, fd: int) -> bool:
-        """Read what is there; returns False at EOF."""
-        while True:
-            try:
-                b = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                return True
-            if not b:
-                return False
-            if fd == self.resp:
-                self.buf += b
-                if len(self.buf) > self.response_limit + codec.HEADER.size:
-                    raise Abort("response_too_large", f"response over {self.response_limit} bytes")
-                continue
-            self.output_total += len(b)
-            if self.output_total > self.output_limit:
-                raise Abort("output_limit", f"printed over {self.output_limit} bytes")
-            self.streams[fd] += b
-
-    def _frame(self) -> dict | None:
-        if len(self.buf) < codec.HEADER.size:
-            return None
-        (n,) = codec.HEADER.unpack_from(self.buf)
-        if n > self.response_limit:
-            raise Abort("response_too_large", f"response of {n} bytes over {self.response_limit}")
-        if len(self.buf) < codec.HEADER.size + n:
-            return None
-        body = bytes(self.buf[codec.HEADER.size:codec.HEADER.size + n])
-        del self.buf[:codec.HEADER.size + n]
-        try:
-            return codec.unpack(body)
-        except codec.CodecError as e:
-            raise Abort("bad_response", str(e)) from None
-
-    def pump(self, want_frame: bool, write: bytes = b"") -> dict | None:
-        """Drain output, write `write`, and return the next frame (if wanted) before the deadline."""
-        import time
-
-        view = memoryview(write)
-        readers = [self.resp, *self.streams, self.pidfd]
-        while True:
-            frame = self._frame() if want_frame else None
-            if frame is not None or (not want_frame and not view):
-                return frame
-            if self.child_gone:
-                return None
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise Abort("timeout", "wall-clock limit reached")
-            r, w, _ = select.select(readers, [self.req] if view else [], [], left)
-            for fd in w:
-                try:
-                    view = view[os.write(fd, view):]
-                except BlockingIOError:
-                    pass
-                except BrokenPipeError:
-                    view = view[:0]
-            for fd in r:
-                if fd == self.pidfd:
-                    self.child_gone = True
-                    for f in (self.resp, *self.streams):
-                        self._read_available(f)
-                elif not self._read_available(fd):
-                    readers.remove(fd)
-
-    def call(self, name: str, args: tuple, kwargs: dict):
-        """One candidate call; returns plain data or raises the candidate's (rebuilt) exception."""
-        cid, self.next_id = self.next_id, self.next_id + 1
-        try:
-            msg = {"t": "call", "id": cid, "name": name, "args": codec.encode_value(list(args)),
-                   "kwargs": codec.encode_value(kwargs)}
-        except codec.CodecError as e:
-            raise TypeError(f"test argument not transferable: {e}") from None
-        os.set_blocking(self.req, False)
-        frame = self.pump(want_frame=True, write=codec.pack(msg))
-        if frame is None:
-            raise Abort("exited", "the candidate's process ended during a call")
-        if frame.get("t") == "exc":
-            raise _rebuild(frame)
-        if frame.get("t") != "ok" or frame.get("id") != cid:
-            raise Abort("bad_response", "unexpected frame during a call")
-        try:
-            return codec.decode_value(frame.get("v"))
-        except codec.CodecError as e:
-            raise Abort("bad_response", str(e)) from None
-
-    def stdout_text(self) -> str:
-        return bytes(self.streams[self.out_fd]).decode("utf-8", "replace")
-
-    def stderr_tail(self) -> str:
-        err = [v for k, v in self.streams.items() if k != self.out_fd][0]
-        return bytes(err[-300:]).decode("utf-8", "replace")
+MODULES = frozenset({"math", "cmath", "collections", "itertools", "functools", "heapq", "bisect", "re",
+                     "string", "random", "statistics", "fractions", "decimal", "operator", "copy", "datetime",
+                     "json", "typing", "numbers", "array", "hashlib", "unicodedata", "textwrap", "enum",
+                     "dataclasses", "numpy"})
+_ALIASES = {"np": "numpy"}  # the only free name that may bind a module of another name
+MAX_NAMES = 10_000
 
 
-def _rebuild(frame: dict) -> Exception:
-    name, msg = str(frame.get("type"))[:100], str(frame.get("msg"))[:300]
-    cls = getattr(builtins, name, None)
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        try:
-            return cls(msg)
-        except Exception:
-            pass
-    return CandidateError(f"{name}: {msg}")
+# ---- one block of tests -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Block:
+    passed: int   # checks that ran and never failed
+    total: int    # checks that ran, plus errors that ended a part early
+    detail: str   # first failure, "" if none
 
+    @property
+    def vacuous(self) -> bool:
+        return self.total == 0
 
-class _AssertRewriter(ast.NodeTransformer):
-    """`assert c, m` -> `if not c: __sbx_fail__(i, m)` then `__sbx_ok__(i)`."""
-
-    def __init__(self):
-        self.count = 0
-
-    def visit_Assert(self, node: ast.Assert):
-        i = self.count
-        self.count += 1
-        msg = node.msg if node.msg is not None else ast.Constant(None)
-        fail = ast.Expr(ast.Call(ast.Name("__sbx_fail__", ast.Load()), [ast.Constant(i), msg], []))
-        check = ast.If(ast.UnaryOp(ast.Not(), node.test), [fail], [])
-        ok = ast.Expr(ast.Call(ast.Name("__sbx_ok__", ast.Load()), [ast.Constant(i)], []))
-        return [ast.copy_location(check, node), ast.copy_location(ok, node)]
-
-
-def _compile_tests(code: str) -> tuple[object, int]:
-    tree = ast.parse(code, "tests.py")
-    rw = _AssertRewriter()
-    tree = ast.fix_missing_locations(rw.visit(tree))
-    return compile(tree, "tests.py", "exec"), rw.count
+    @property
+    def ok(self) -> bool:
+        return self.passed == self.total > 0
 
 
 def _where(e: BaseException) -> str:
     tb, line = e.__traceback__, None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "tests.py":
+        if tb.tb_frame.f_code.co_filename == testcode.FILENAME:
             line = tb.tb_lineno
         tb = tb.tb_next
     return f" (test line {line})" if line else ""
 
 
-def _run_block(chan: Channel, code: str, names: list[str], entry_point: str | None) -> tuple[bool, int, int, str]:
-    """Run one block of test code; returns (clean, passed_asserts, total_asserts, detail)."""
-    compiled, total = _compile_tests(code)
-    passed: set[int] = set()
+def _describe(e: BaseException) -> str:
+    if isinstance(e, CheckFailed):
+        return f"{e}{_where(e)}"
+    if isinstance(e, CandidateError):
+        return f"{e.type_name}: {e.message[:200]}{_where(e)}"
+    return f"{type(e).__name__}: {str(e)[:200]}{_where(e)}"
 
-    def fail(i, _msg):
-        raise AssertionError(f"assertion {i + 1} of {max(total, 1)}")
 
-    ns = {"__name__": "__test__", "__sbx_ok__": passed.add, "__sbx_fail__": fail}
-    for n in names:
-        ns[n] = _proxy(chan, n)
+def _namespace(chan: Channel, prep: testcode.Prepared, ready: tuple, entry_point: str | None,
+               checks: Checks) -> dict:
+    """The tests' globals: judge builtins and hooks, then only the candidate names the tests leave free."""
+    names, modules = ready
+    ns = {"__name__": "__test__", "__builtins__": builtins, "__sbx_ok__": checks.passed,
+          "__sbx_fail__": checks.fail, "__sbx_exc__": exc_filter, "__sbx_raises__": functools.partial(Raises, checks)}
+    for n in prep.free:
+        if n in names:
+            ns[n] = proxy(chan, n)
+        elif modules.get(n) == _ALIASES.get(n, n) in MODULES:  # `math` is math, never another module
+            try:
+                ns[n] = importlib.import_module(modules[n])
+            except ImportError:
+                pass
+    if entry_point and entry_point in names and entry_point not in prep.bound:
+        ns[entry_point] = proxy(chan, entry_point)
+    return ns
+
+
+def _run_part(fn, errors: list) -> bool:
+    """Run one part (module body, check, a test function); an exception ends only that part.
+    `errors` gets (is_a_failed_check, description)."""
     try:
-        exec(compiled, ns)
-        check = ns.get("check")
-        if callable(check) and "check" not in names and entry_point:
-            check(_proxy(chan, entry_point))
+        fn()
+        return True
     except Abort:
         raise
-    except AssertionError as e:
-        return False, len(passed), max(total, 1), f"{e} failed{_where(e)}"
-    except (CandidateError, Exception) as e:
-        return False, len(passed), max(total, 1), f"{type(e).__name__}: {str(e)[:200]}{_where(e)}"
-    return True, max(total, 1), max(total, 1), ""
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            errors.append((False, f"the tests exited with status {e.code!r}"[:DETAIL_CHARS]))
+    except Exception as e:
+        errors.append((isinstance(e, CheckFailed), _describe(e)))
+    return False
 
 
-def _proxy(chan: Channel, name: str):
-    def proxy(*args, **kwargs):
-        return chan.call(name, args, kwargs)
+def _run_block(chan: Channel, prep: testcode.Prepared, ready: tuple, entry_point: str | None) -> Block:
+    checks, errors = Checks(), []
+    ns = _namespace(chan, prep, ready, entry_point, checks)
+    if _run_part(lambda: exec(prep.code, ns), errors):
+        if prep.call_check and entry_point and entry_point in ready[0]:
+            _run_part(lambda: ns["check"](proxy(chan, entry_point)), errors)
+        for name in prep.test_functions:
+            _run_part(lambda n=name: ns[n](), errors)
+    if chan.aborted is not None:
+        raise chan.aborted
+    n_err = sum(1 for is_check, _ in errors if not is_check)
+    detail = errors[0][1] if errors else ("a failed check was caught by the test code" if checks.failed else "")
+    return Block(checks.ok, checks.executed + n_err, detail)
 
-    proxy.__name__ = proxy.__qualname__ = name
-    return proxy
 
-
-def _await_ready(chan: Channel) -> tuple[list[str] | None, dict | None]:
+def _await_ready(chan: Channel) -> tuple[tuple | None, dict | None]:
     frame = chan.pump(want_frame=True)
     if frame is None:
         return None, {"status": "exited", "detail": "the candidate's process ended while loading"}
     t = frame.get("t")
     if t == "load_error":
         return None, {"status": "load_error", "detail": str(frame.get("detail"))[:300]}
-    names = frame.get("names")
-    if t != "ready" or type(names) is not list or not all(type(n) is str for n in names):
-        raise Abort("bad_response", "expected the ready frame")
-    return names, None
+    names, modules = frame.get("names"), frame.get("modules", {})
+    if t != "ready" or type(names) is not list or len(names) > MAX_NAMES or type(modules) is not dict:
+        raise chan.fail("bad_response", "expected the ready frame")
+    names = frozenset(n for n in names if type(n) is str)
+    modules = {k: v for k, v in list(modules.items())[:MAX_NAMES] if type(v) is str}
+    return (names, modules), None
+
+
+def _summary(blocks: list[Block], single: bool) -> dict:
+    if single:
+        b = blocks[0]
+        status = "pass" if b.ok else "no_checks" if b.vacuous else "fail"
+        detail = b.detail or ("no check ran" if b.vacuous else "")
+        return {"status": status, "passed": b.passed, "total": b.total, "detail": detail}
+    passed = sum(1 for b in blocks if b.ok)
+    failed = next((f"test {i + 1}: {b.detail}" for i, b in enumerate(blocks) if not b.ok and not b.vacuous), "")
+    vacuous = next((f"test {i + 1}: no check ran" for i, b in enumerate(blocks) if b.vacuous), "")
+    status = "fail" if failed else "no_checks" if vacuous or not blocks else "pass"
+    return {"status": status, "passed": passed, "total": len(blocks),
+            "detail": failed or vacuous or ("no tests" if not blocks else "")}
 
 
 def judge_tests(chan: Channel, tests, entry_point: str | None) -> dict:
-    """Verdict for a function-call problem: test code (str) or a list of assert statements."""
-    blocks = [tests] if isinstance(tests, str) else list(tests)
-    total_hint = 1 if isinstance(tests, str) else len(blocks)
+    """Verdict for a function-call problem: test code (str) or a list of test snippets."""
+    single = isinstance(tests, str)
+    blocks = [tests] if single else list(tests)
+    total_hint = max(len(blocks), 1) if not single else 1
     try:
-        names, early = _await_ready(chan)
+        prepared = [testcode.prepare(b) for b in blocks]
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        return {"status": "error", "passed": 0, "total": total_hint,
+                "detail": f"the test code does not parse: {type(e).__name__}"}
+    try:
+        ready, early = _await_ready(chan)
         if early:
             return {**early, "passed": 0, "total": total_hint}
-        if entry_point and entry_point not in names:
+        if entry_point and entry_point not in ready[0]:
             return {"status": "load_error", "passed": 0, "total": total_hint,
                     "detail": f"entry point {entry_point!r} is not defined"}
-        if isinstance(tests, str):
-            clean, passed, total, detail = _run_block(chan, tests, names, entry_point)
-            return {"status": "pass" if clean else "fail", "passed": passed, "total": total, "detail": detail}
-        results = [_run_block(chan, b, names, entry_point) for b in blocks]
-        passed = sum(1 for r in results if r[0])
-        first = next((f"test {i + 1}: {r[3]}" for i, r in enumerate(results) if not r[0]), "")
-        return {"status": "pass" if passed == len(blocks) else "fail", "passed": passed,
-                "total": len(blocks), "detail": first}
+        return _summary([_run_block(chan, p, ready, entry_point) for p in prepared], single)
     except Abort as a:
         return {"status": a.status, "passed": 0, "total": total_hint, "detail": a.detail}
 
@@ -276,14 +210,44 @@ def judge_io(chan: Channel, expected: str) -> dict:
     return {"status": "fail", "passed": 0, "total": 1, "detail": "wrong output"}
 
 
+def _bounded(verdict: dict) -> dict:
+    """A verdict the worker can always read: known status, small ints, short valid UTF-8 detail."""
+    status = verdict.get("status") if verdict.get("status") in STATUSES else "error"
+    nums = [v if type(v) is int and 0 <= v < 1 << 31 else 0 for v in (verdict.get("passed"), verdict.get("total"))]
+    detail = str(verdict.get("detail") or "")[:DETAIL_CHARS].encode("utf-8", "replace").decode("utf-8")
+    return {"status": status, "passed": nums[0], "total": nums[1], "detail": detail}
+
+
+def _under_deadline(chan: Channel, fn) -> dict:
+    """Run `fn` with SIGALRM at the deadline, so decoding and the tests' own work are bounded too."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn()
+
+    def on_alarm(_sig, _frame):
+        raise chan.fail("timeout", "wall-clock limit reached")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        # repeats after the deadline: an Abort swallowed (a gc callback, `except BaseException`) is raised again
+        signal.setitimer(signal.ITIMER_REAL, max(chan.deadline - time.monotonic(), 1e-3), 0.05)
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def run_judge(kind: str, fds: dict, deadline: float, limits: dict, spec: dict) -> dict:
-    """Entry point in the judge process."""
+    """Entry point in the judge process. Always returns a bounded verdict."""
     chan = Channel(fds, deadline, limits)
     try:
         if kind == "io":
-            return judge_io(chan, spec["expected"])
-        return judge_tests(chan, spec["tests"], spec.get("entry_point"))
+            verdict = _under_deadline(chan, lambda: judge_io(chan, spec["expected"]))
+        else:
+            verdict = _under_deadline(chan, lambda: judge_tests(chan, spec["tests"], spec.get("entry_point")))
+    except Abort as a:
+        verdict = {"status": a.status, "passed": 0, "total": 1, "detail": a.detail}
     except OSError as e:
-        if e.errno == errno.EPIPE:
-            return {"status": "exited", "passed": 0, "total": 1, "detail": "candidate closed its pipe"}
-        raise
+        if e.errno != errno.EPIPE:
+            raise
+        verdict = {"status": "exited", "passed": 0, "total": 1, "detail": "candidate closed its pipe"}
+    return _bounded(verdict)

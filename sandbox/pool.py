@@ -193,7 +193,7 @@ class Sandbox:
         """Run `source`, then the trusted `tests` (test code, or a list of assert statements) against it.
 
         With `entry_point` and test code defining `check(candidate)` (HumanEval), `check` is called with
-        the candidate's function. Test code sees every top-level callable of the source by name.
+        the candidate's function. Test code sees the entry point and the names it reads but never defines.
         """
         if not isinstance(source, str):
             raise TypeError("source must be a str")

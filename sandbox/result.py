@@ -1,6 +1,7 @@
 """The verdict type returned by the sandbox: a frozen dataclass of plain values.
 
-Only `status == "pass"` means the candidate passed; every other status names how it did not.
+Only `status == "pass"` means the candidate passed; every other status names how it did not. `passed` and
+`total` count executed checks for one string of test code, tests for a list of tests (judge.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import asdict, dataclass
 STATUSES = (
     "pass",                # every test passed, judged outside the candidate's process
     "fail",                # a test failed, or the candidate raised, or (I/O) wrong output / bad exit
+    "no_checks",           # nothing failed, but no check ran (in some test): never a pass
     "timeout",             # wall-clock or CPU limit reached
     "output_limit",        # printed more than the output cap
     "load_error",          # the source did not load (syntax error, exception at import, missing entry point)

@@ -36,6 +36,11 @@ CODE_TABLE = [
     ("```python\ndef add(a, b):\n    while True: pass\n```", ["assert add(1, 2) == 3"], {"timeout": 1.0},
      0.0, "timeout"),
     (f"```python\n{ADD}```", "def check(candidate):\n    assert candidate(2, 2) == 4\n", {}, 1.0, "pass"),
+    (f"```python\n{ADD}```", "if False:\n    assert add(1, 2) == 3\n", {"partial": True}, 0.0, "no_checks"),
+    (f"```python\n{ADD}```", ["assert add(1, 2) == 3", "if False:\n    assert add(1, 1) == 5"], {"partial": True},
+     0.5, "no_checks"),
+    ("```python\nimport os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n" + ADD + "```",
+     ["assert add(1, 2) == 3"], {"partial": True}, 0.0, "escaped_processes"),  # partial credit only for judged checks
 ]
 
 

@@ -16,7 +16,7 @@ from rlvr.config import (
     save_config,
 )
 
-SHIPPED = ["math", "smoke", "code", "json_schema", "tool_call"]
+SHIPPED = ["math", "smoke", "code", "json_schema", "tool_call", "gsm"]
 
 
 def write(tmp_path: Path, text: str) -> Path:

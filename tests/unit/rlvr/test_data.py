@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from rlvr import data
-from rlvr.config import DataConfig, configs_dir, load_config
+from rlvr.config import DataConfig, load_config
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -86,7 +86,7 @@ def test_file_rows_read_parquet(tmp_path):
 
 def test_file_rows_missing_question_names_file_and_row(tmp_path):
     path = write_jsonl(tmp_path / "bad.jsonl", [{"question": "ok"}, {"question": "ok2"}, {"text": "no q"}])
-    with pytest.raises(data.DataError, match=r"bad.jsonl: row 2 has no 'question'"):
+    with pytest.raises(data.DataError, match=r"bad.jsonl: line 3: has no 'question'"):
         data.file_rows(path)
     with pytest.raises(data.DataError, match="does not exist"):
         data.file_rows(tmp_path / "absent.jsonl")
@@ -111,54 +111,56 @@ def test_validate_rows_names_first_bad_row_and_field():
         data.validate_rows(rows, ["question", "answer"], "src")
 
 
-@pytest.mark.parametrize("name, fields", [
-    ("code", {"entry_point", "tests"}), ("json_schema", {"schema"}), ("tool_call", {"tools", "answer"}),
-])
-def test_shipped_task_files_load_and_carry_verifier_fields(name, fields):
-    cfg = load_config(name).data
-    train, evals = data.load_splits(cfg)
-    assert len(train) + len(evals) >= 20
-    data.validate_rows(train + evals, ["question", *fields], name)
-    raw = [json.loads(line) for line in open(cfg.path)]
-    assert data.file_rows(cfg.path) == raw  # exact round trip through datasets/Arrow
+def test_validate_rows_names_the_row_id():
+    with pytest.raises(data.DataError, match=r"src: row 0 \(id t-7\) lacks required field 'tests'"):
+        data.validate_rows([{"question": "a", "id": "t-7"}], ["question", "tests"], "src")
 
 
-def test_shipped_code_solutions_pass_their_tests():
-    for row in map(json.loads, open(configs_dir() / "data" / "code_tasks.jsonl")):
-        scope: dict = {}
-        exec(row["solution"], scope)  # our own reference solutions, not model output
-        assert callable(scope[row["entry_point"]])
-        for test in row["tests"]:
-            exec(test, scope)
+def test_eval_path_gives_a_fixed_disjoint_held_out_file(tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", [{"question": f"q{i}", "answer": str(i)} for i in range(30)])
+    held = write_jsonl(tmp_path / "eval.jsonl", [{"question": f"e{i}", "answer": "1"} for i in range(8)]
+                       + [{"question": "q3", "answer": "3"}])  # a train question that is also held out
+    cfg = DataConfig(source="jsonl", path=str(train), eval_path=str(held), train_size=100, eval_size=9, seed=2)
+    rows, evals = data.load_splits(cfg)
+    assert len(evals) == 9 and {r["question"] for r in evals} == {f"e{i}" for i in range(8)} | {"q3"}
+    assert len(rows) == 29 and "q3" not in {r["question"] for r in rows}
+    assert data.load_splits(cfg) == (rows, evals)
+    assert data.load_splits(replace(cfg, eval_size=4))[1] == evals[:4]  # a fixed subset, not a new draw
 
 
-def test_shipped_json_examples_and_tool_answers_validate():
-    import jsonschema
-
-    for row in map(json.loads, open(configs_dir() / "data" / "json_tasks.jsonl")):
-        jsonschema.Draft202012Validator.check_schema(row["schema"])
-        jsonschema.validate(row["example"], row["schema"])
-    for row in map(json.loads, open(configs_dir() / "data" / "tool_tasks.jsonl")):
-        (call,) = row["answer"]  # a list of expected calls
-        (tool,) = [t["function"] for t in row["tools"] if t["function"]["name"] == call["name"]]
-        jsonschema.validate(call["arguments"], tool["parameters"])
+def test_eval_path_in_a_config_file_is_relative_to_it(tmp_path):
+    (tmp_path / "d").mkdir()
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  source: jsonl\n  path: d/a.jsonl\n  eval_path: d/b.jsonl\n")
+    cfg = load_config(path)
+    assert cfg.data.eval_path == str((tmp_path / "d" / "b.jsonl").resolve())
+    with pytest.raises(ValueError, match="eval_path needs a file source"):
+        load_config(path, ["data.source=reasoning_gym"])
 
 
-@pytest.mark.parametrize("config, reference, wrong", [
-    ("code", lambda r: f"```python\n{r['solution']}```", lambda r: f"```python\ndef {r['entry_point']}(*a):\n    pass\n```"),
-    ("json_schema", lambda r: json.dumps(r["example"]), lambda r: "[]"),
-    ("tool_call", lambda r: json.dumps(r["answer"][0]), lambda r: '{"name": "nope", "arguments": {}}'),
-])
-def test_shipped_tasks_score_with_their_verifiers(config, reference, wrong):
-    """The shipped rows fit the verifiers the configs name: a reference reply scores 1, a wrong one 0."""
-    from rewards import make
+def test_jsonl_rows_come_back_exactly_as_written(tmp_path):
+    rows = [{"question": "a", "schema": {"type": "object", "properties": {"x": {"type": "string"}}}},
+            {"question": "b", "schema": {"type": "array", "items": {"enum": [1, "1", None]}}}]
+    assert data.file_rows(write_jsonl(tmp_path / "r.jsonl", rows)) == rows  # no Arrow column union
 
-    cfg = load_config(config)
-    (spec,) = cfg.rewards.verifiers
-    verifier = make(spec.name, **spec.options)
-    rows = data.file_rows(cfg.data.path)
-    assert [verifier.score(reference(r), **r).reward for r in rows] == [1.0] * len(rows)
-    assert [verifier.score(wrong(r), **r).reward for r in rows] == [0.0] * len(rows)
+
+def test_a_line_that_is_not_json_is_named(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"question": "a"}\n\n{"question": \n')
+    with pytest.raises(data.DataError, match=r"r.jsonl: line 3 is not JSON"):
+        data.file_rows(path)
+
+
+def test_check_errors_name_file_line_id_and_field(tmp_path):
+    from rlvr.data_checks import row_checker
+
+    path = write_jsonl(tmp_path / "code.jsonl", [{"question": "a", "id": "ok", "tests": ["assert 1"]},
+                                                 {"question": "b", "id": "HumanEval/9", "tests": 5}])
+    with pytest.raises(data.DataError, match=r"code.jsonl: line 2 \(id HumanEval/9\): field 'tests'"):
+        data.file_rows(path, check=row_checker(["code"]))
+    cfg = DataConfig(source="jsonl", path=str(path), eval_size=1)
+    with pytest.raises(data.DataError, match="line 2"):
+        data.load_splits(cfg, check=row_checker(["code"]))
 
 
 # ------------------------------------------------------------------------------------------- prompts
@@ -243,3 +245,22 @@ def test_stream_returns_copies():
     batch = data.PromptStream(rows, 3, seed=0).next_batch()
     batch[0]["prompt"] = "x"
     assert all("prompt" not in r for r in rows)
+
+
+def test_a_malformed_row_stops_the_run_before_the_model_is_touched(tmp_path):
+    """`run.prepare` reads and checks the data before resolving the model (a missing model here): the
+    error is the data's, naming file, line, id and field."""
+    from rlvr.run import UserError, prepare
+
+    good = {"question": "q", "id": "a", "tests": ["assert f() == 1"], "entry_point": "f"}
+    train = write_jsonl(tmp_path / "train.jsonl", [good, {**good, "id": "b", "question": "r"}])
+    held = write_jsonl(tmp_path / "eval.jsonl", [{**good, "question": "s", "id": "c"},
+                                                 {**good, "question": "t", "id": "HumanEval/3", "entry_point": "1f"}])
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(f"model:\n  path: {tmp_path / 'no-model'}\ndata:\n  source: jsonl\n  path: {train}\n"
+                        f"  eval_path: {held}\n  eval_size: 2\nrewards:\n  verifiers: [{{name: code}}]\n")
+    with pytest.raises(UserError, match=r"eval.jsonl: line 2 \(id HumanEval/3\): field 'entry_point'"):
+        prepare(load_config(cfg_path))
+    held.write_text(held.read_text().replace('"1f"', '"f"'))
+    with pytest.raises(UserError, match="no-model"):  # the data is fine now: the model is what fails
+        prepare(load_config(cfg_path))

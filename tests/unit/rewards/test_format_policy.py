@@ -1,0 +1,61 @@
+"""The format grading policy of `rewards/README.md` (F rows), by table and by property: a box counts only
+where `math` would read it (outside think, comments, phantoms; closed) and only when it shows something."""
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rewards.format import FormatVerifier
+
+BOXED, TEMPLATE = FormatVerifier(), FormatVerifier(style="think_answer")
+README = Path(__file__).parents[3] / "rewards" / "README.md"
+
+POLICY = {
+    "F1": [(BOXED, "<think>maybe 50</think> \\boxed{56}", 1.0), (BOXED, "<think>\\boxed{56}</think> 56", 0.0),
+           (BOXED, "<think>working \\boxed{56}", 0.0), (BOXED, "% \\boxed{56}\n56", 0.0),
+           (BOXED, "\\phantom{\\boxed{56}}", 0.0), (BOXED, "\\boxed{56", 0.0), (BOXED, "\\fbox{56}", 1.0)],
+    "F2": [(BOXED, "\\boxed{0}", 1.0), (BOXED, "\\boxed{\\emptyset}", 1.0), (BOXED, "\\boxed{\\,}", 0.0),
+           (BOXED, "\\boxed{ }", 0.0), (BOXED, "\\boxed{\\phantom{x}}", 0.0), (BOXED, "\\boxed{\\text{ }}", 0.0),
+           (BOXED, "\\boxed{{}}", 0.0), (BOXED, "\\boxed{\\hspace{1em}}", 0.0), (BOXED, "\\boxed{}", 0.0)],
+    "F3": [(TEMPLATE, "<think>7*8</think><answer>56</answer>", 1.0),
+           (TEMPLATE, "<think>a</think><answer>56</answer><answer>57</answer>", 0.0),
+           (TEMPLATE, "<think>a<answer>1</answer></think><answer>56</answer>", 0.0),
+           (TEMPLATE, "<think>7*8</think><answer>\\,</answer>", 0.0),
+           (TEMPLATE, "<think>7*8</think><answer>\\phantom{56}</answer>", 0.0)],
+}
+CASES = [(key, *case) for key, cases in POLICY.items() for case in cases]
+
+
+@pytest.mark.parametrize("key, verifier, completion, reward", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_policy_row(key, verifier, completion, reward):
+    assert verifier.score(completion).reward == reward
+
+
+def test_every_format_row_of_the_readme_is_tested():
+    assert set(re.findall(r"^\| (F\d+) \|", README.read_text(), re.M)) == set(POLICY)
+
+
+INVISIBLE = ["\\,", "\\;", "\\:", "\\!", "\\ ", " ", "~", "\\quad", "\\qquad", "{}", "\\phantom{x}", "\\hphantom{42}",
+             "\\vphantom{X}", "\\text{ }", "\\mathrm{\\,}", "\\hspace{2em}", "\\displaystyle", "\\color{white}"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(parts=st.lists(st.sampled_from(INVISIBLE), min_size=1, max_size=6))
+def test_a_box_that_shows_nothing_is_not_a_box(parts):
+    assert BOXED.score("so \\boxed{" + "".join(parts) + "}").reward == 0.0
+
+
+@settings(max_examples=80, deadline=None)
+@given(parts=st.lists(st.sampled_from(INVISIBLE), max_size=4), visible=st.sampled_from(["0", "x", "-1", "\\pi", "A"]))
+def test_a_box_that_shows_something_is_a_box(parts, visible):
+    assert BOXED.score("\\boxed{" + "".join(parts) + visible + "}").reward == 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=st.integers(-999, 999), after=st.sampled_from(["", " The answer is {v}.", " {v}"]))
+def test_a_box_inside_think_is_not_a_box(value, after):
+    completion = f"<think>\\boxed{{{value}}}</think>" + after.format(v=value)
+    assert BOXED.score(completion).reward == 0.0
