@@ -1,9 +1,16 @@
-"""The untrusted side: lock down a freshly forked process, load the candidate, answer calls.
+"""The untrusted side: set up a freshly forked process for one job, lock it down, run the candidate.
 
-Runs in the child the worker forks per job. `confine` applies, in order: a new session, only the fds the
-job needs, rlimits, an unprivileged uid (or zero capabilities in user-namespace mode), no_new_privs, a
-parent-death signal, Landlock and seccomp. Then `serve_calls` executes the candidate's source and answers
-`call` frames from the judge, or `run_program` runs it as a stdin/stdout program.
+Runs in the process the zygote (zygote.py) forks per job. `start_job` is the trusted prologue: it reads
+the job (the worker's plan frame, then the caller's source frame) from a pipe -- the only way the job's
+text ever reaches this process, after the fork --, enters a fresh IPC namespace and calls `confine`. (It
+was born in the worker's cgroup, where the zygote lives, and its working directory is a tmpfs the worker
+mounted for this job alone.) `confine` applies, in order: a
+new session, only the fds the job needs, rlimits, an unprivileged uid (or zero capabilities in
+user-namespace mode), no_new_privs, a parent-death signal, Landlock and seccomp, and closes the setup pipe
+last. A failure anywhere in the prologue is written to that setup pipe, which the worker alone reads: the
+candidate's code never holds it, so it cannot report a fake infrastructure error. Then `serve_calls` executes
+the candidate's source and answers `call` frames from the judge, or `run_program` runs it as a
+stdin/stdout program whose exit status the worker reads from the kernel.
 
 Nothing this process says is trusted: the judge decodes its answers as plain data and makes the verdict.
 What this module does NOT do: time limits on the wall clock, output caps or cleanup; the judge and the
@@ -12,6 +19,7 @@ worker own those, from outside.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import resource
@@ -22,24 +30,78 @@ import types
 
 from . import answer, codec, kernel
 
-STDIN, STDOUT, STDERR, REQ, RESP = 0, 1, 2, 3, 4
+STDIN, STDOUT, STDERR, REQ, RESP, SETUP, RULESET = 0, 1, 2, 3, 4, 5, 6
+_setup_fd = -1  # where the prologue reports a failure; -1 once closed
 
 
 def _place_fds(fds: dict[int, int]) -> None:
-    """dup2 each source fd to its target number, then close everything else."""
-    staged = {target: os.dup(src) for target, src in fds.items()}
+    """dup2 each source fd to its target number, then close every other fd (low numbers included)."""
+    staged = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 100) for target, src in fds.items()}
     for target, tmp in staged.items():
         os.dup2(tmp, target, inheritable=False)
         os.close(tmp)
-    os.closerange(max(fds) + 1, 65536)
+    for fd in range(max(fds)):
+        if fd not in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    os.closerange(max(fds) + 1, 1 << 20)
+
+
+def start_job(ctx: dict, fds: dict[str, int]) -> None:
+    """The trusted prologue in the zygote's fresh child; never returns. See the module docstring."""
+    global _setup_fd
+    _setup_fd = fds["setup"]
+    try:
+        kernel.set_name("sbx-job")
+        plan = codec.read_frame(fds["src"], limit=1 << 16)
+        job = codec.read_frame(fds["src"])
+        os.close(fds["src"])
+        if ctx["fresh_ipc"]:
+            kernel.unshare(kernel.CLONE_NEWIPC)  # SysV/mq objects of this job die with its last process
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")  # when the job's cgroup runs out of memory, the job dies, never the zygote
+        targets = {STDIN: _stdin(job.get("stdin") or "") if plan["kind"] == "io" else os.open("/dev/null", 0),
+                   STDOUT: fds["out"], STDERR: fds["err"], SETUP: fds["setup"]}
+        if plan["kind"] != "io":
+            targets |= {REQ: fds["req"], RESP: fds["resp"]}
+        confine(plan, targets, ctx["ruleset"], ctx["seccomp"])
+        source = job["source"]
+    except BaseException as e:
+        _report_setup_failure(e)
+        os._exit(70)
+    try:
+        if plan["kind"] == "io":
+            run_program(source)
+        else:
+            serve_calls(source)
+    finally:
+        os._exit(1)
+
+
+def _report_setup_failure(e: BaseException) -> None:
+    try:
+        codec.write_all(_setup_fd, f"{type(e).__name__}: {e}"[:300].encode("utf-8", "replace"))
+    except BaseException:
+        pass
+
+
+def _stdin(text: str) -> int:
+    fd = os.memfd_create("stdin", 0)
+    codec.write_all(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def confine(plan: dict, fds: dict[int, int], ruleset_fd: int | None, seccomp_filter) -> None:
-    """Apply every layer the worker enabled. Raises OSError if one fails; the caller then exits."""
+    """Apply every layer the worker enabled, closing the setup pipe (fd SETUP) last. Raises on failure."""
+    global _setup_fd
     os.setsid()
     if ruleset_fd is not None:
-        fds = {**fds, 5: ruleset_fd}
+        fds = {**fds, RULESET: ruleset_fd}
     _place_fds(fds)
+    _setup_fd = SETUP
     os.chdir(plan["workdir"])
     cpu = int(plan["timeout"]) + 2
     limits = {
@@ -59,10 +121,12 @@ def confine(plan: dict, fds: dict[int, int], ruleset_fd: int | None, seccomp_fil
     kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
     kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)
     if ruleset_fd is not None:
-        kernel.landlock_restrict(5)
-        os.close(5)
+        kernel.landlock_restrict(RULESET)
+        os.close(RULESET)
     if seccomp_filter is not None:
         seccomp_filter.load()
+    os.close(SETUP)
+    _setup_fd = -1
 
 
 def _reset_interpreter(as_main: bool) -> dict:
@@ -72,7 +136,7 @@ def _reset_interpreter(as_main: bool) -> dict:
                                   write_through=False)
     sys.stderr = io.TextIOWrapper(io.FileIO(STDERR, "w", closefd=False), encoding="utf-8",
                                   write_through=True)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     sys.argv = ["solution.py"]
     module = types.ModuleType("__main__" if as_main else "solution")
@@ -123,7 +187,8 @@ def serve_calls(source: str) -> None:
 
 
 def run_program(source: str) -> None:
-    """Run the source as __main__ with the prepared stdin; exit status carries SystemExit codes."""
+    """Run the source as __main__ with the prepared stdin; the exit status (SystemExit's code, 1 for an
+    uncaught exception) is all it reports, and the worker reads it from the kernel, not from a frame."""
     ns = _reset_interpreter(as_main=True)
     code = 0
     try:
@@ -134,5 +199,4 @@ def run_program(source: str) -> None:
         traceback.print_exc(limit=3)
         code = 1
     _flush()
-    _send({"t": "exit", "code": code & 0xFF})
     os._exit(code & 0xFF)

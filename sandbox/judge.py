@@ -141,8 +141,6 @@ def _await_ready(chan: Channel) -> tuple[tuple | None, dict | None]:
     if frame is None:
         return None, {"status": "exited", "detail": "the candidate's process ended while loading"}
     t = frame.get("t")
-    if t == "confine_error":
-        return None, {"status": "error", "detail": f"sandbox setup failed: {str(frame.get('detail'))[:300]}"}
     if t == "load_error":
         return None, {"status": "load_error", "detail": str(frame.get("detail"))[:300]}
     names, modules = frame.get("names"), frame.get("modules", {})
@@ -197,20 +195,16 @@ def _normalise(text: str) -> list[str]:
 
 
 def judge_io(chan: Channel, expected: str) -> dict:
-    """Verdict for a stdin/stdout problem: the child's stdout against the expected text, compared here."""
+    """Verdict for a stdin/stdout problem: the child's stdout against the expected text, compared here.
+
+    The program's exit status is not read here (the child has no frame channel in this mode): the worker
+    takes it from the kernel and turns a pass into a fail unless the program exited with status 0.
+    """
     try:
-        frame = chan.pump(want_frame=True)
         while not chan.child_gone:  # wait for the process to end so the last output is in
             chan.pump(want_frame=True)
     except Abort as a:
         return {"status": a.status, "passed": 0, "total": 1, "detail": a.detail}
-    if frame is not None and frame.get("t") == "confine_error":
-        return {"status": "error", "passed": 0, "total": 1, "detail": str(frame.get("detail"))[:300]}
-    code = frame.get("code") if frame is not None and frame.get("t") == "exit" else None
-    if code != 0:
-        how = "without reporting" if code is None else f"with status {code}"
-        return {"status": "fail", "passed": 0, "total": 1,
-                "detail": f"program ended {how}: {chan.stderr_tail()[-200:]}"}
     if _normalise(chan.stdout_text()) == _normalise(expected):
         return {"status": "pass", "passed": 1, "total": 1, "detail": ""}
     return {"status": "fail", "passed": 0, "total": 1, "detail": "wrong output"}

@@ -1,6 +1,7 @@
 """Thin ctypes wrappers for the Linux isolation primitives Python 3.11 does not expose.
 
-unshare, mount, prctl (no_new_privs, parent-death signal, child subreaper), capset, Landlock (raw syscalls:
+unshare, setns, mount, prctl (no_new_privs, parent-death signal, child subreaper, name), capset, a status-less
+waitpid, Landlock (raw syscalls:
 the PyPI `landlock` package covers files only, not TCP or signal scoping) and a seccomp deny-list built
 with pyseccomp. Every function raises OSError with the errno on failure, so the worker can report which
 layer is missing. What this module does NOT do: decide policy (which paths, which limits); see worker.py
@@ -25,6 +26,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+PR_SET_DUMPABLE, PR_SET_NAME = 4, 15
 
 
 def _check(ret: int, what: str) -> int:
@@ -44,6 +46,21 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
 
     _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
            f"mount {target}")
+
+
+def setns(fd: int, nstype: int) -> None:
+    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+
+
+def set_name(name: str) -> None:
+    """The process name `ps` and `perf` show (best effort, at most 15 bytes)."""
+    _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def reap_discarding_status() -> None:
+    """Reap every exited child without reading its status (NULL status pointer: nothing reaches memory)."""
+    while _libc.waitpid(-1, None, 1) > 0:  # WNOHANG
+        pass
 
 
 def umount(target: str) -> None:
@@ -125,6 +142,13 @@ def landlock_restrict(ruleset_fd: int) -> None:
 
 
 # ---- seccomp --------------------------------------------------------------------------------------------
+# SysV and POSIX message-queue IPC: objects that outlive the process that made them. Denied outright, and
+# each job also gets a fresh IPC namespace (child.py), so neither layer alone has to hold.
+SYSV_IPC_SYSCALLS = (
+    "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl", "msgget", "msgsnd",
+    "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
+    "mq_getsetattr",
+)
 DENIED_SYSCALLS = (
     "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "execve", "execveat",
     "ptrace", "process_vm_readv", "process_vm_writev", "unshare", "setns", "mount", "umount2",
@@ -133,7 +157,7 @@ DENIED_SYSCALLS = (
     "init_module", "finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at", "reboot",
     "swapon", "swapoff", "acct", "quotactl", "syslog", "fanotify_init", "move_mount", "open_tree",
     "fsopen", "fsmount", "fspick", "mount_setattr", "pidfd_getfd", "kcmp",
-)
+) + SYSV_IPC_SYSCALLS
 
 
 class CompiledFilter:
@@ -152,12 +176,16 @@ class CompiledFilter:
 
 def seccomp_filter() -> CompiledFilter:
     """Build the deny-list once and compile it: see `_build_filter`."""
-    import tempfile
+    return CompiledFilter(seccomp_bpf())
 
-    with tempfile.TemporaryFile() as f:
+
+def seccomp_bpf() -> bytes:
+    """The compiled BPF program of `_build_filter` (a few hundred bytes; written to a memfd, since /tmp
+    may already be read-only when the worker builds it)."""
+    with os.fdopen(os.memfd_create("seccomp-bpf"), "w+b") as f:
         _build_filter().export_bpf(f)
         f.seek(0)
-        return CompiledFilter(f.read())
+        return f.read()
 
 
 def _build_filter():

@@ -2,7 +2,9 @@
 
 Creating a Sandbox costs nothing; workers start on first use (or `start()`), each with an empty environment,
 and report which isolation layers hold. If any layer is missing and the caller did not list it in
-`allow_missing`, the pool refuses to run untrusted code (SandboxUnavailable names the layers). A Sandbox
+`allow_missing`, the pool refuses to run untrusted code (SandboxUnavailable names the layers); the one
+exception is the cgroup layer on a host that has no cgroup v1 controllers for us (not root, or v2 only),
+which is logged as a warning. A Sandbox
 pickles as its settings only, so it can be handed to a Ray actor and starts its own workers there.
 What this module does NOT do: judge anything (the worker's judge process does), or retry a job: a job
 whose worker dies or hangs is reported as status "error" and the worker is replaced.
@@ -22,12 +24,15 @@ import time
 from collections.abc import Sequence
 
 from . import codec
-from .isolation import LAYERS
+from .isolation import HOST_LACKS, LAYERS
 from .result import Result
 
 log = logging.getLogger("sandbox")
-_PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_BOOT = f"import sys; sys.path.insert(0, {_PKG_PARENT!r}); from sandbox.worker import main; main()"
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+# The worker imports its modules without the package's __init__ (and so without this module, logging,
+# subprocess, threading): a smaller process forks and exits faster, and it forks twice per job.
+_BOOT = (f"import sys, types; m = types.ModuleType('sandbox'); m.__path__ = [{_PKG_DIR!r}]; "
+         "sys.modules['sandbox'] = m; from sandbox.worker import main; main()")
 BACKSTOP_S = 15.0
 
 
@@ -66,16 +71,21 @@ class _WorkerProc:
                 raise EOFError("worker exited")
             self.buf += chunk
 
-    def request(self, job: dict, spec: dict, hard_timeout: float) -> dict:
-        codec.write_all(self.in_fd, codec.pack(job) + codec.pack(spec))
+    def request(self, job: dict, source: dict, spec: dict, hard_timeout: float) -> dict:
+        codec.write_all(self.in_fd, codec.pack(job) + codec.pack(source) + codec.pack(spec))
         return self.read(time.monotonic() + hard_timeout)
 
-    def kill(self) -> None:
+    def kill(self, grace_s: float = 0.0) -> None:
+        """Close the pipes (an idle worker then exits and removes its cgroup), wait `grace_s`, SIGKILL."""
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
             except OSError:
                 pass
+        try:
+            self.proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
         try:
             os.killpg(self.proc.pid, 9)
         except (ProcessLookupError, PermissionError):
@@ -147,14 +157,15 @@ class Sandbox:
         if not missing:
             return
         text = "; ".join(f"{k}: {v}" for k, v in sorted(missing.items()))
-        refused = sorted(set(missing) - set(self.allow_missing))
+        optional = {k for k, v in missing.items() if k == "cgroup" and v.startswith(HOST_LACKS)}
+        refused = sorted(set(missing) - set(self.allow_missing) - optional)
         if refused:
             for p in procs:
                 p.kill()
             self._all = []
             raise SandboxUnavailable(f"isolation layer(s) {refused} unavailable ({text}); refusing to run "
                                      "untrusted code. Pass allow_missing=[...] to opt out explicitly.")
-        log.warning("sandbox running without layer(s) %s (opted out): %s", sorted(missing), text)
+        log.warning("sandbox running without layer(s) %s (opted out or absent here): %s", sorted(missing), text)
 
     def close(self) -> None:
         """Stop every worker; safe to call twice."""
@@ -162,7 +173,7 @@ class Sandbox:
             self._closed = True
             procs, self._all = self._all, []
         for p in procs:
-            p.kill()
+            p.kill(grace_s=2.0)
 
     def __enter__(self) -> Sandbox:
         return self
@@ -202,7 +213,7 @@ class Sandbox:
     def _submit(self, kind: str, source: str, stdin: str, spec: dict, timeout: float | None) -> Result:
         self.start()
         t = self.timeout if timeout is None else float(timeout)
-        job = {"t": "job", "kind": kind, "source": source, "stdin": stdin, "timeout": t}
+        job = {"t": "job", "kind": kind, "timeout": t}
         w = self._idle.get()
         t0 = time.monotonic()
         try:
@@ -211,7 +222,7 @@ class Sandbox:
                 with self._lock:
                     self._all.append(w)
                 w.await_hello(60.0)
-            frame = w.request(job, spec, t + BACKSTOP_S)
+            frame = w.request(job, {"source": source, "stdin": stdin}, spec, t + BACKSTOP_S)
         except (OSError, EOFError, TimeoutError, codec.CodecError) as e:
             self._replace(w)
             return Result("error", 0, 0, f"worker failed: {type(e).__name__}: {e}", time.monotonic() - t0)
