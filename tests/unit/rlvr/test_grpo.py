@@ -76,6 +76,18 @@ def test_advantages_match_loop(seed, norm):
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("norm", ["std", "none"])
+@pytest.mark.parametrize("value", [1.2, 0.1, 1 / 3, -0.7, 2.0])
+def test_a_flat_group_gets_exactly_zero_advantage_even_when_float32_cannot_hold_its_reward(norm, value):
+    rewards = torch.tensor([[value] * 8, [0.0, 1.0] * 4])  # [B=2, G=8]
+    adv = grpo.group_advantages(rewards, norm=norm, eps=1e-6)
+    assert adv[0].tolist() == [0.0] * 8
+    assert adv[1].abs().min() > 0.1  # the other group keeps its signal
+    # what the mask is for: the float32 mean of eight 1.2s misses 1.2 by an ulp, and / (std + eps) blows it up
+    raw = grpo.ADV_NORMS["std"](torch.full((1, 8), 1.2), 1e-6)
+    assert float(raw.abs().max()) > 0.01
+
+
 def test_advantages_reject_bad_input():
     with pytest.raises(ValueError, match="unknown advantage norm 'zscore'.*std, none"):
         grpo.group_advantages(torch.zeros(2, 3), norm="zscore")
