@@ -230,6 +230,8 @@ def sampling_logprobs(logits: torch.Tensor, targets: torch.Tensor, *, temperatur
     outside must still give it a finite logprob (and a gradient), not -inf. The mask is a constant of
     the logits (no gradient flows through the choice of nucleus). TRL and verl divide by T and ignore
     top-p in the learner; with top_p < 1 that scores tokens under a distribution nobody sampled from.
+    top-k, min-p and penalties are not modelled: the sampler config does not expose them and vLLM's
+    defaults leave them off.
 
     logits: [n, V] (any float dtype; computed in fp32, divided as vLLM does: z / T); targets: [n] long.
     Returns [n] fp32, differentiable in `logits`.
