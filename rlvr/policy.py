@@ -8,9 +8,8 @@ should not know how a 4-bit base model is loaded, patched and dequantized. This 
 - the bitsandbytes AVX512-BF16 CPU trap (docs: STACK-FACTS): the first eval-mode no-grad forward would
   repack the 4-bit weights in place and break training and dequantization afterwards, so the repack is
   switched off on every `Linear4bit` right after loading;
-- token log-probabilities of right-padded (prompt, completion) batches under the sampling distribution
-  (temperature, top-p), running the LM head only on the positions that predict completion tokens (half
-  the head's cost and memory for ~60-token prompts);
+- token log-probabilities of right-padded (prompt, completion) batches, running the LM head only on the
+  positions that predict completion tokens (half the head's cost and memory for ~60-token prompts);
 - the dense export for samplers that serve a plain model: dequantized nf4 base + LoRA delta under HF
   parameter names. Never `merge_and_unload()` on a 4-bit model: it re-quantizes the merged weight.
 
