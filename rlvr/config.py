@@ -168,8 +168,14 @@ class AlgoConfig(_Section):
     kl: Literal["off", "k1", "k3"] = "off"
     kl_coef: float = 0.0
     eps: float = 1e-6
+    # Truncated importance sampling against the sampler's logprobs (rlvr.grpo.tis_weights): "auto" turns it
+    # on where the sampler's resolved dtype differs from learner.dtype (bf16 sampler, fp32 learner), off
+    # where they match; tis_cap truncates each token's weight.
+    tis: Literal["auto", "on", "off"] = "auto"
+    tis_cap: float = 2.0
 
     def _check(self) -> None:
+        _require(self.tis_cap >= 1, "algo.tis_cap must be >= 1 (a weight of 1 is no correction)")
         _require(0 <= self.clip_low < 1, "algo.clip_low must be in [0, 1)")
         _require(self.clip_high >= 0, "algo.clip_high must be >= 0")
         _require(self.kl_coef >= 0, "algo.kl_coef must be >= 0")

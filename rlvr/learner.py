@@ -6,10 +6,14 @@ each micro-batch's loss is weighted by its share of the batch (tokens for "token
 sequences otherwise), so the update does not depend on `micro_batch` when `rlvr.grpo.policy_loss`
 normalises per micro-batch the way its `loss_norm` says.
 
-The policy's log-probabilities are recomputed for every sampled token; the behaviour (old) log-probs
-come from the sampler, or are the detached current ones (on-policy, ratio 1) when a sample has none.
-Reference log-probs for the KL term come from the same model with the adapter switched off: no second
-copy of the base model.
+The policy is the distribution the samplers draw from: every log-probability here (the trained one, the
+old one, the reference one, the probe's) is of softmax(logits / temperature) renormalised over the top-p
+nucleus (`rlvr.grpo.sampling_logprobs`), with the sampler's temperature and top_p passed to each call.
+The old (behaviour) log-probs of the clipped ratio are the caller's `old_logprobs` where given, else the
+detached current ones (on-policy, ratio 1). The sampler's own log-probs of its tokens (`sampler_logprobs`)
+measure the sampler/learner mismatch (`mismatch_kl`, `mismatch_max_abs`) and, with `tis_cap`, weight
+each token by truncated importance sampling (`rlvr.grpo.tis_weights`). Reference log-probs for the KL
+term come from the same model with the adapter switched off: no second copy of the base model.
 
 What it does not do: compute advantages or the loss (rlvr.grpo), talk to samplers (rlvr.sync), choose
 learning-rate schedules (the driver may call `set_lr`), or truncate sequences (the sampler's job).
@@ -29,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rlvr.grpo import logprob_mismatch, policy_loss, tis_stats, tis_weights
 from rlvr.policy import (
     DEFAULT_TARGETS,
     dense_weights,
@@ -45,12 +50,15 @@ __all__ = ["Learner", "TrainSample", "make_learner_actor"]
 
 @dataclass(frozen=True)
 class TrainSample:
-    """One scored completion: token ids as the sampler saw them, its advantage, the sampler's logprobs."""
+    """One scored completion: token ids as the sampler saw them, its advantage, and optionally the old
+    (behaviour) policy's logprobs for the clipped ratio and the sampler's own logprobs of the tokens (of
+    the sampling distribution: tempered, top-p renormalised), one per completion token."""
 
     prompt_ids: list[int]
     completion_ids: list[int]
     advantage: float
     old_logprobs: list[float] | None = None
+    sampler_logprobs: list[float] | None = None
 
 
 class Learner:
@@ -109,82 +117,84 @@ class Learner:
         max_len: int | None = None,
         kl: str = "off",
         kl_coef: float = 0.0,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        tis_cap: float | None = None,
     ) -> dict[str, float]:
         """One optimizer step on `samples`; returns floats: loss, kl, clip_frac, grad_norm, tokens, seconds,
-        the other stats of `policy_loss` (batch-weighted), `logp_diff` (mean |sampler - learner|
-        logprob per token) when the samples carry sampler logprobs, and `nonfinite_grad` = 1 when the
-        gradient was NaN/inf and the update was skipped."""
-        from rlvr.grpo import policy_loss
+        the other stats of `policy_loss` (means over the batch's tokens), `logp_diff` (mean |old - learner|
+        logprob per token) when samples carry old_logprobs, `mismatch_kl`/`mismatch_max_abs` (and, with
+        `tis_cap`, `tis_weight_mean`/`tis_clip_frac`) over the tokens of samples that carry
+        sampler_logprobs, and `nonfinite_grad` = 1 when the gradient was NaN/inf and the update was skipped.
 
+        `temperature`, `top_p`: the sampling distribution the samples were drawn from (1, 1: the model's
+        own). `tis_cap`: None for no importance correction, else the cap of `rlvr.grpo.tis_weights`.
+        """
         start = time.perf_counter()
         _validate(samples)
         max_len = max_len or max(len(s.completion_ids) for s in samples)
         loss_args = dict(
             clip_low=clip_low, clip_high=clip_high, loss_norm=loss_norm, max_len=max_len, kl=kl, kl_coef=kl_coef
         )
+        sampling = dict(temperature=temperature, top_p=top_p)
         total_tokens = sum(len(s.completion_ids) for s in samples)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         sums: dict[str, float] = defaultdict(float)
+        seen: dict[str, list[torch.Tensor]] = defaultdict(list)  # flat per-token logprobs across chunks
         for chunk in self._micro_batches(samples):
-            share = (
-                sum(len(s.completion_ids) for s in chunk) / total_tokens
-                if loss_norm == "token" else len(chunk) / len(samples)
-            )
-            loss, stats, diff = self._micro_step(chunk, share, policy_loss, loss_args)
-            _accumulate(sums, {**stats, "loss": loss}, share)
-            if diff is not None:
-                sums["logp_diff_sum"] += diff[0]
-                sums["logp_diff_tokens"] += diff[1]
+            tokens = sum(len(s.completion_ids) for s in chunk)
+            share = tokens / total_tokens if loss_norm == "token" else len(chunk) / len(samples)
+            loss, stats = self._micro_step(chunk, share, loss_args, sampling, tis_cap, seen)
+            # the loss by its share of the batch's loss; the per-token stats by their share of its tokens,
+            # so that they are the batch's token means in every loss_norm
+            _accumulate(sums, stats, tokens / total_tokens)
+            sums["loss"] += share * loss
         grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip or float("inf"))
         if torch.isfinite(grad_norm):
             self.optimizer.step()
         else:  # one bad batch must not poison the adapter or Adam's moments; the driver sees the flag
             sums["nonfinite_grad"] = 1.0
         self.step += 1
-        return self._step_stats(sums, grad_norm, total_tokens, start)
+        return self._step_stats(sums, seen, tis_cap, grad_norm, total_tokens, start)
 
     def _micro_batches(self, samples: list[TrainSample]) -> list[list[TrainSample]]:
         """Chunks of `micro_batch` samples, grouped by length so little compute goes to padding."""
         order = sorted(samples, key=lambda s: len(s.prompt_ids) + len(s.completion_ids))
         return [order[i : i + self.micro_batch] for i in range(0, len(order), self.micro_batch)]
 
-    def _micro_step(self, chunk, share, policy_loss, loss_args):
+    def _micro_step(self, chunk, share, loss_args, sampling, tis_cap, seen):
         batch = pack_batch([s.prompt_ids for s in chunk], [s.completion_ids for s in chunk], self.device)
         mask = batch.completion_mask.float()  # [B, Lc]
         ref = None
         if loss_args["kl"] != "off":
             with torch.no_grad(), self.model.disable_adapter():
-                ref = token_logprobs(self.model, batch)  # [B, Lc]
-        logp = token_logprobs(self.model, batch)  # [B, Lc]
-        old, diff = self._old_logprobs(chunk, logp)  # [B, Lc]
+                ref = token_logprobs(self.model, batch, **sampling)  # [B, Lc]
+        logp = token_logprobs(self.model, batch, **sampling)  # [B, Lc]
+        current = logp.detach()  # [B, Lc]
+        old, has_old = _given(chunk, "old_logprobs", current)  # [B, Lc], [B]
+        sampler, has_sampler = _given(chunk, "sampler_logprobs", old)  # [B, Lc] (= old where none: w = 1)
+        weights = tis_weights(old, sampler, cap=tis_cap) if tis_cap is not None else None  # [B, Lc]
+        for name, tensor, rows in (("old", old, has_old), ("old_learner", current, has_old),
+                                   ("learner", current, has_sampler), ("sampler", sampler, has_sampler),
+                                   ("tis_old", old, has_sampler)):
+            seen[name].append(tensor[batch.completion_mask & rows.unsqueeze(-1)])  # [n_tok]
         adv = torch.tensor([s.advantage for s in chunk], dtype=logp.dtype, device=self.device)  # [B]
-        loss, stats = policy_loss(logp, old, adv, mask, ref_logp=ref, **loss_args)
+        loss, stats = policy_loss(logp, old, adv, mask, ref_logp=ref, is_weights=weights, **loss_args)
         (loss * share).backward()
-        return float(loss.detach()), stats, diff
+        return float(loss.detach()), stats
 
-    def _old_logprobs(self, chunk, logp: torch.Tensor):
-        """Sampler logprobs where given, detached current ones elsewhere; and sum/count of |difference|."""
-        old = logp.detach().clone()  # [B, Lc]
-        diff_sum, diff_tokens = 0.0, 0
-        for i, s in enumerate(chunk):
-            if s.old_logprobs is None:
-                continue
-            n = len(s.completion_ids)
-            given = torch.tensor(s.old_logprobs, dtype=old.dtype, device=old.device)  # [n]
-            diff_sum += float((given - old[i, :n]).abs().sum())
-            diff_tokens += n
-            old[i, :n] = given
-        return old, ((diff_sum, diff_tokens) if diff_tokens else None)
-
-    def _step_stats(self, sums, grad_norm, total_tokens, start) -> dict[str, float]:
-        diff_tokens = sums.pop("logp_diff_tokens", 0.0)
-        diff_sum = sums.pop("logp_diff_sum", 0.0)
+    def _step_stats(self, sums, seen, tis_cap, grad_norm, total_tokens, start) -> dict[str, float]:
         stats = dict(sums)
         stats.setdefault("kl", 0.0)
         stats.setdefault("clip_frac", 0.0)
-        if diff_tokens:
-            stats["logp_diff"] = diff_sum / diff_tokens
+        flat = {name: torch.cat(parts) for name, parts in seen.items()}  # [n_tok] each
+        if flat["old"].numel():
+            stats["logp_diff"] = float((flat["old"] - flat["old_learner"]).abs().mean())
+        if flat["sampler"].numel():
+            stats.update(logprob_mismatch(flat["learner"], flat["sampler"]))
+            if tis_cap is not None:
+                stats.update(tis_stats(flat["tis_old"], flat["sampler"], cap=tis_cap))
         stats.update(grad_norm=float(grad_norm), tokens=float(total_tokens), step=float(self.step))
         stats["seconds"] = time.perf_counter() - start
         return stats
@@ -194,15 +204,17 @@ class Learner:
             group["lr"] = lr
 
     # ---- probes and export ----------------------------------------------------------------------
-    def logprobs(self, token_ids: list[int]) -> list[float]:
-        """Log-probability of token t given tokens < t, for t = 1..len-1, under the current policy."""
+    def logprobs(self, token_ids: list[int], *, temperature: float = 1.0, top_p: float = 1.0) -> list[float]:
+        """Log-probability of token t given tokens < t, for t = 1..len-1, under the current policy as
+        sampled at `temperature`/`top_p` (1, 1: the model's own distribution, which is what vLLM's prompt
+        logprobs, the sync probe's sampler side, always report: they skip temperature and top-p)."""
         if len(token_ids) < 2:
             raise ValueError("need at least two tokens")
         batch = pack_batch([token_ids[:1]], [token_ids[1:]], self.device)
         self.model.eval()
         try:
             with torch.no_grad():
-                return token_logprobs(self.model, batch)[0].tolist()
+                return token_logprobs(self.model, batch, temperature=temperature, top_p=top_p)[0].tolist()
         finally:
             self.model.train()
 
@@ -265,15 +277,32 @@ def _validate(samples: list[TrainSample]) -> None:
     for i, s in enumerate(samples):
         if not s.prompt_ids or not s.completion_ids:
             raise ValueError(f"sample {i}: prompt_ids and completion_ids must both be non-empty")
-        if s.old_logprobs is not None and len(s.old_logprobs) != len(s.completion_ids):
-            raise ValueError(
-                f"sample {i}: old_logprobs has {len(s.old_logprobs)} entries for {len(s.completion_ids)} tokens"
-            )
+        for name in ("old_logprobs", "sampler_logprobs"):
+            given = getattr(s, name)
+            if given is not None and len(given) != len(s.completion_ids):
+                raise ValueError(f"sample {i}: {name} has {len(given)} entries for {len(s.completion_ids)} tokens")
+
+
+def _given(chunk: list[TrainSample], field: str, default: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token logprobs from each sample's `field` where it is set, `default`'s rows elsewhere.
+
+    default: [B, Lc]. Returns ([B, Lc], which rows were given [B] bool).
+    """
+    out = default.clone()  # [B, Lc]
+    rows = torch.zeros(len(chunk), dtype=torch.bool, device=default.device)  # [B]
+    for i, s in enumerate(chunk):
+        given = getattr(s, field)
+        if given is not None:
+            out[i, : len(given)] = torch.tensor(given, dtype=out.dtype, device=out.device)
+            rows[i] = True
+    return out, rows
 
 
 def _accumulate(sums: dict[str, float], stats: dict, share: float) -> None:
     """Batch-level stats from micro-batch ones: maxima stay maxima, the rest are share-weighted means."""
     for key, value in stats.items():
+        if key == "loss":  # weighted by the caller, by the chunk's share of the loss
+            continue
         if key.endswith("_max"):
             sums[key] = max(sums.get(key, float("-inf")), float(value))
         else:

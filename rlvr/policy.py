@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
+
+from rlvr.grpo import sampling_logprobs
 
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -144,8 +145,10 @@ def pack_batch(prompts: list[list[int]], completions: list[list[int]], device: t
     )
 
 
-def token_logprobs(model, batch: TokenBatch) -> torch.Tensor:
-    """Log-probability of each completion token under `model` (peft-wrapped causal LM): [B, Lc], 0 at pads.
+def token_logprobs(model, batch: TokenBatch, *, temperature: float, top_p: float) -> torch.Tensor:
+    """Log-probability of each completion token under `model` (peft-wrapped causal LM) *as sampled*: the
+    distribution softmax(logits / temperature), renormalised over the top-p nucleus when top_p < 1
+    (`rlvr.grpo.sampling_logprobs`). [B, Lc], 0 at pads. temperature=1, top_p=1 is the model's own.
 
     Runs the transformer body once and the LM head only on the predicting positions.
     """
@@ -153,7 +156,8 @@ def token_logprobs(model, batch: TokenBatch) -> torch.Tensor:
     out = causal_lm.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False)
     hidden = out.last_hidden_state[batch.pred_mask]  # [n_tok, H]
     logits = causal_lm.lm_head(hidden).float()  # [n_tok, V]
-    logp = -F.cross_entropy(logits, batch.targets[batch.pred_mask], reduction="none")  # [n_tok]
+    targets = batch.targets[batch.pred_mask]  # [n_tok]
+    logp = sampling_logprobs(logits, targets, temperature=temperature, top_p=top_p)  # [n_tok]
     result = logp.new_zeros(batch.completion_mask.shape)  # [B, Lc]
     return result.masked_scatter(batch.completion_mask, logp)
 

@@ -41,7 +41,8 @@ _PEFT_PREFIX = "base_model.model."
 
 @dataclass(frozen=True)
 class Completion:
-    """One sampled completion. `logprobs[i]` is the engine's (raw, untempered) logprob of `token_ids[i]`."""
+    """One sampled completion. `logprobs[i]` is the logprob of `token_ids[i]` under the distribution it was
+    drawn from (the engine's `processed_logprobs`: after temperature and top-p, renormalised)."""
 
     token_ids: list[int]
     logprobs: list[float]
@@ -142,13 +143,18 @@ class Sampler:
             enforce_eager=enforce_eager,
             max_num_seqs=max_num_seqs,
             worker_extension_cls=f"{__name__}.WeightLoaderExtension",
+            # Completion logprobs of the sampling distribution (after temperature and top-p), the policy
+            # the learner trains; vLLM's default "raw_logprobs" would be the untempered model's.
+            logprobs_mode="processed_logprobs",
         )
         self.tokenizer = self.llm.get_tokenizer()
         self.pushes = 0
 
     def generate(self, prompts: list[str] | list[list[int]], *, n: int, max_tokens: int, temperature: float,
                  top_p: float = 1.0, stop: list[str] | None = None) -> list[Group]:
-        """Sample `n` completions per prompt (text, or token ids used verbatim). Returns one Group per prompt."""
+        """Sample `n` completions per prompt (text, or token ids used verbatim). Returns one Group per prompt;
+        each completion's logprobs are of the tempered, top-p-renormalised distribution it was drawn from
+        (at temperature 0, greedy, of the untempered one)."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 

@@ -26,13 +26,18 @@ log = logging.getLogger(__name__)
 
 def train_samples(groups: list[ScoredGroup], *, adv_norm: str, drop_zero_variance: bool, eps: float,
                   with_old_logprobs: bool) -> tuple[list[TrainSample], float]:
-    """Group advantages -> one TrainSample per completion; returns (samples, fraction of groups dropped)."""
+    """Group advantages -> one TrainSample per completion; returns (samples, fraction of groups dropped).
+
+    Every sample carries the sampler's logprobs (for the mismatch metrics and TIS); `with_old_logprobs`
+    also makes them the clipped ratio's old policy (off-policy without TIS: the ratio is then taken
+    against the sampler itself)."""
     rewards = torch.tensor([g.rewards for g in groups], dtype=torch.float32)  # [B, G]
     adv = grpo.group_advantages(rewards, norm=adv_norm, eps=eps)  # [B, G]
     keep = ~grpo.zero_variance_groups(rewards) if drop_zero_variance else torch.ones(len(groups), dtype=torch.bool)  # [B]
     samples = [
         TrainSample(prompt_ids=list(g.prompt_ids), completion_ids=list(c.token_ids), advantage=float(adv[b, i]),
-                    old_logprobs=list(c.logprobs) if with_old_logprobs else None)
+                    old_logprobs=list(c.logprobs) if with_old_logprobs else None,
+                    sampler_logprobs=list(c.logprobs))
         for b, g in enumerate(groups) if keep[b]
         for i, c in enumerate(g.completions) if c.token_ids
     ]
@@ -48,6 +53,7 @@ class Trainer:
         self.step = 0
         self.probe = job.probe
         self.actors: Actors | None = None
+        self.tis = False  # resolved in _start, once the samplers' dtype is known
 
     # -- the loop ------------------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -68,8 +74,8 @@ class Trainer:
             score_groups(groups, self.job.reward, self.job.pool)                     # rewards
             reward_s = time.perf_counter() - t1
             samples, dropped = train_samples(groups, adv_norm=cfg.algo.adv_norm,      # advantages
-                                             drop_zero_variance=cfg.algo.drop_zero_variance,
-                                             eps=cfg.algo.eps, with_old_logprobs=cfg.run.off_policy)
+                                             drop_zero_variance=cfg.algo.drop_zero_variance, eps=cfg.algo.eps,
+                                             with_old_logprobs=cfg.run.off_policy and not self.tis)
             train = self._train(samples)                                             # learner
             sync = self._sync(step + 1)                                              # weight sync
             if not cfg.run.off_policy and not last:
@@ -89,6 +95,10 @@ class Trainer:
         n = self.cfg.sampler.num_samplers
         print(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})", flush=True)
         self.actors = Actors.start(self.cfg, self.job)
+        self.tis = grpo.tis_enabled(self.cfg.algo.tis, sampler_dtype=self.actors.sampler_dtype,
+                                    learner_dtype=self.cfg.learner.dtype)
+        print(f"[rlvr] truncated importance sampling {'on' if self.tis else 'off'} (algo.tis {self.cfg.algo.tis}: "
+              f"sampler {self.actors.sampler_dtype}, learner {self.cfg.learner.dtype})", flush=True)
         if ckpt is not None:
             state = checkpoint.load_driver_state(ckpt)
             self.actors.load_learner(str(ckpt / "learner"))
@@ -134,7 +144,9 @@ class Trainer:
         if not samples:  # every group had equal rewards: nothing to learn from this batch
             return {"skipped": 1.0}
         return self.actors.train_step(samples, clip_low=a.clip_low, clip_high=a.clip_high,
-                                      loss_norm=a.loss_norm, max_len=s.max_tokens, kl=a.kl, kl_coef=a.kl_coef)
+                                      loss_norm=a.loss_norm, max_len=s.max_tokens, kl=a.kl, kl_coef=a.kl_coef,
+                                      temperature=s.temperature, top_p=s.top_p,
+                                      tis_cap=a.tis_cap if self.tis else None)
 
     def _sync(self, step: int, full: bool = False) -> dict:
         """Push the learner's weights to every sampler, then prove it with the probe's logprobs."""

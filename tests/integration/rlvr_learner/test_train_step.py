@@ -1,5 +1,8 @@
 """One GRPO step on the tiny model: direction of the update, micro-batch invariance, KL, sampler logprobs."""
 
+import dataclasses
+import random
+
 import pytest
 import torch
 
@@ -38,6 +41,22 @@ def test_micro_batch_size_does_not_change_the_update(make_learner, samples, lora
     assert s2["grad_norm"] == pytest.approx(s8["grad_norm"], rel=1e-4)
     assert s2["loss"] == pytest.approx(s8["loss"], rel=1e-4, abs=1e-6)
     assert lp2 == pytest.approx(lp8, abs=1e-4)
+
+
+@pytest.mark.parametrize("loss_norm", ["token", "sequence", "constant"])
+def test_logged_stats_are_the_batch_token_means_whatever_the_micro_batch(make_learner, samples, loss_norm):
+    """Off-policy ratios (stale old logprobs), a KL term and sampler logprobs, so that every stat is non-trivial;
+    sequences of different lengths, so that a chunk's share of sequences is not its share of tokens."""
+    rng = random.Random(5)
+    batch = [dataclasses.replace(s, old_logprobs=[rng.uniform(-9, -4) for _ in s.completion_ids],
+                                 sampler_logprobs=[rng.uniform(-9, -4) for _ in s.completion_ids])
+             for s in samples(8, seed=3)]
+    args = dict(loss_norm=loss_norm, max_len=16, kl="k3", kl_coef=0.1, clip_high=0.2, tis_cap=2.0)
+    s2, s8 = (make_learner(micro_batch=micro).train_step(batch, **args) for micro in (2, 8))
+    for key in ("clip_frac", "clip_frac_low", "clip_frac_high", "ratio_mean", "approx_kl", "kl", "loss",
+                "mismatch_kl", "mismatch_max_abs", "tis_weight_mean", "tis_clip_frac", "logp_diff", "ratio_max"):
+        assert s2[key] == pytest.approx(s8[key], rel=1e-5, abs=1e-7), key
+    assert 0 < s8["clip_frac"] < 1 and s8["kl"] >= 0
 
 
 def test_k3_kl_is_zero_before_the_adapter_moves_and_positive_after(make_learner, samples):

@@ -61,13 +61,19 @@ def test_unknown_verifier_lists_the_known_ones(tmp_path):
 @pytest.mark.slow
 def test_smoke_config_runs_the_whole_loop(tmp_path):
     out = tmp_path / "smoke"
-    proc = run_cli("configs/smoke.yaml", f"run.output_dir={out}")
+    proc = run_cli("configs/smoke.yaml", f"run.output_dir={out}", "sampler.temperature=0.7")
     assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "truncated importance sampling off" in proc.stdout  # fp32 sampler, fp32 learner
     steps = step_lines(out)
     assert [s["step"] for s in steps] == [1, 2, 3]
     for s in steps:
         assert s["sync_max_diff"] <= 1e-3  # fp32 sampler: the push must be exact up to kernels
         assert s["tokens_per_s"] > 0 and s["completion_len_mean"] > 0
+        assert "tis_weight_mean" not in s
+    trained = [s for s in steps if "mismatch_max_abs" in s]
+    assert trained, steps  # the length term gives groups variance: the learner steps
+    for s in trained:  # at T = 0.7 the learner scores the sampled tokens as the sampler drew them
+        assert s["mismatch_max_abs"] <= 1e-3 and 0 <= s["mismatch_kl"] <= 1e-6
     evals = eval_lines(out)
     assert evals[0]["step"] == 0 and evals[-1]["step"] == 3
     assert (out / "adapter" / "adapter_config.json").exists()

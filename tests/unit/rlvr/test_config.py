@@ -33,6 +33,7 @@ def test_defaults_match_the_documented_values():
     assert cfg.rewards.verifiers == [VerifierSpec("math", 1.0, {})]
     assert cfg.learner.target_modules[-1] == "down_proj" and cfg.learner.lr == 1e-4
     assert (cfg.algo.clip_low, cfg.algo.clip_high, cfg.algo.kl) == (0.2, 0.28, "off")
+    assert (cfg.algo.tis, cfg.algo.tis_cap) == ("auto", 2.0)
     assert cfg.run.steps == 30 and cfg.ray.address is None
 
 
@@ -68,6 +69,9 @@ def test_unknown_section_is_an_error(tmp_path):
     ("sampler:\n  top_p: 1.5\n", r"top_p must be in \(0, 1\]"),
     ("algo:\n  kl: k3\n", r"kl_coef is 0"),
     ("algo:\n  kl_coef: 0.1\n", r"kl_coef > 0 needs algo.kl"),
+    ("algo:\n  tis: true\n", r"algo.tis must be one of 'auto', 'on', 'off'"),
+    ("algo:\n  tis_cap: 0.5\n", r"algo.tis_cap must be >= 1"),
+    ("algo:\n  tis_clip: 2\n", r"unknown key 'tis_clip'.*did you mean 'tis_cap'"),
     ("data:\n  source: jsonl\n", r"data.path is required"),
     ("data:\n  prompt_template: 'Solve: {q}'\n", r"must contain \{question\}"),
     ("rewards:\n  verifiers: []\n", r"at least one verifier"),

@@ -27,7 +27,7 @@ def ref_kl(lp, ref, kind):
     return math.exp(ref - lp) - (ref - lp) - 1.0
 
 
-def ref_loss(logp, old, adv, mask, clip_low, clip_high, loss_norm, max_len, ref, kl, kl_coef):
+def ref_loss(logp, old, adv, mask, clip_low, clip_high, loss_norm, max_len, ref, kl, kl_coef, w=None):
     n, length = len(logp), len(logp[0])
     per_seq, total, count = [], 0.0, 0.0
     for i in range(n):
@@ -37,7 +37,7 @@ def ref_loss(logp, old, adv, mask, clip_low, clip_high, loss_norm, max_len, ref,
                 continue
             ratio = math.exp(logp[i][t] - old[i][t])
             clipped = min(max(ratio, 1 - clip_low), 1 + clip_high)
-            term = -min(ratio * adv[i], clipped * adv[i])
+            term = -min(ratio * adv[i], clipped * adv[i]) * (1.0 if w is None else w[i][t])
             if kl != "off":
                 term += kl_coef * ref_kl(logp[i][t], ref[i][t], kl)
             seq_sum, seq_count = seq_sum + term, seq_count + 1
@@ -74,6 +74,18 @@ def test_advantages_match_loop(seed, norm):
     got = grpo.group_advantages(rewards, norm=norm, eps=1e-6)
     want = torch.tensor(ref_advantages(rewards.tolist(), norm, 1e-6))
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm", ["std", "none"])
+@pytest.mark.parametrize("value", [1.2, 0.1, 1 / 3, -0.7, 2.0])
+def test_a_flat_group_gets_exactly_zero_advantage_even_when_float32_cannot_hold_its_reward(norm, value):
+    rewards = torch.tensor([[value] * 8, [0.0, 1.0] * 4])  # [B=2, G=8]
+    adv = grpo.group_advantages(rewards, norm=norm, eps=1e-6)
+    assert adv[0].tolist() == [0.0] * 8
+    assert adv[1].abs().min() > 0.1  # the other group keeps its signal
+    # what the mask is for: the float32 mean of eight 1.2s misses 1.2 by an ulp, and / (std + eps) blows it up
+    raw = grpo.ADV_NORMS["std"](torch.full((1, 8), 1.2), 1e-6)
+    assert float(raw.abs().max()) > 0.01
 
 
 def test_advantages_reject_bad_input():
@@ -143,7 +155,8 @@ def test_policy_loss_hand_worked():
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("loss_norm", ["token", "sequence", "constant"])
 @pytest.mark.parametrize("kl", ["off", "k1", "k3"])
-def test_policy_loss_matches_loop(seed, loss_norm, kl):
+@pytest.mark.parametrize("tis", [False, True])
+def test_policy_loss_matches_loop(seed, loss_norm, kl, tis):
     gen = torch.Generator().manual_seed(seed)
     n, length = 6, 7
     old = -torch.rand(n, length, generator=gen) * 3  # [N, L]
@@ -154,10 +167,11 @@ def test_policy_loss_matches_loop(seed, loss_norm, kl):
     mask = (torch.arange(length)[None] < lengths[:, None]).float()  # [N, L]
     mask[0, :2] = 1.0
     coef = 0.0 if kl == "off" else random.Random(seed).uniform(0.01, 0.5)
+    w = torch.rand(n, length, generator=gen) * 2 if tis else None  # [N, L] importance weights
     loss, stats = grpo.policy_loss(logp, old, adv, mask, 0.2, 0.28, loss_norm, max_len=10,
-                                   ref_logp=ref, kl=kl, kl_coef=coef)
+                                   ref_logp=ref, kl=kl, kl_coef=coef, is_weights=w)
     want = ref_loss(logp.tolist(), old.tolist(), adv.tolist(), mask.tolist(), 0.2, 0.28, loss_norm, 10,
-                    ref.tolist(), kl, coef)
+                    ref.tolist(), kl, coef, None if w is None else w.tolist())
     assert float(loss) == pytest.approx(want, rel=1e-5, abs=1e-6)
     assert ("kl" in stats) == (kl != "off")
 

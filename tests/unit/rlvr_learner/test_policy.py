@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from rlvr.grpo import sampling_logprobs
 from rlvr.policy import load_policy, pack_batch, token_logprobs, torch_dtype
 
 
@@ -30,17 +31,21 @@ def test_unknown_dtype_and_quantize_are_refused(tied_dir):
                     target_modules=("q_proj",), dtype=torch.float32, device=torch.device("cpu"))
 
 
-def test_token_logprobs_match_full_logits_reference(tied_dir):
+@pytest.mark.parametrize("temperature, top_p", [(1.0, 1.0), (0.7, 1.0), (1.3, 0.9)])
+def test_token_logprobs_match_full_logits_reference(tied_dir, temperature, top_p):
     torch.manual_seed(0)
     model = load_policy(str(tied_dir), quantize="none", lora_rank=4, lora_alpha=8, lora_dropout=0.0,
                         target_modules=("q_proj", "v_proj"), dtype=torch.float32, device=torch.device("cpu"))
     model.eval()
     prompts, completions = [[3, 4, 5, 6], [7, 8]], [[9, 10], [11, 12, 13, 14]]
     with torch.no_grad():
-        got = token_logprobs(model, pack_batch(prompts, completions, torch.device("cpu")))  # [2, 4]
+        batch = pack_batch(prompts, completions, torch.device("cpu"))
+        got = token_logprobs(model, batch, temperature=temperature, top_p=top_p)  # [2, 4]
         for i, (p, c) in enumerate(zip(prompts, completions, strict=True)):
-            ids = torch.tensor([p + c])
-            logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), dim=-1)  # [T, V]
-            want = [logp[len(p) - 1 + j, tok].item() for j, tok in enumerate(c)]
+            # the whole sequence's logits through the model's own forward; sampling_logprobs is checked against
+            # a plain-Python reference in tests/unit/rlvr/test_grpo_sampling.py
+            logits = model(input_ids=torch.tensor([p + c])).logits[0].float()  # [T, V]
+            want = sampling_logprobs(logits[len(p) - 1 : len(p) - 1 + len(c)], torch.tensor(c),
+                                     temperature=temperature, top_p=top_p).tolist()
             assert got[i, : len(c)].tolist() == pytest.approx(want, abs=1e-5)
             assert got[i, len(c):].abs().sum() == 0  # pads stay zero
