@@ -55,6 +55,9 @@ MEANINGS: dict[str, str] = {
     "algo.kl": "KL penalty to the base model: `off`, `k1` or `k3`",
     "algo.kl_coef": "weight of the KL penalty (needs `kl` on)",
     "algo.eps": "added to the std in advantage normalisation",
+    "algo.tis": "truncated importance sampling against the sampler's logprobs: `auto` (on where sampler and "
+                "learner dtypes differ), `on` or `off`",
+    "algo.tis_cap": "upper bound of each token's importance weight min(pi_learner / pi_sampler, cap)",
     "learner.quantize": "`nf4` (QLoRA, needs a GPU) or `none`",
     "learner.lora_rank": "LoRA rank",
     "learner.lora_alpha": "LoRA alpha",
