@@ -58,7 +58,7 @@ MEANINGS: dict[str, str] = {
     "algo.tis": "truncated importance sampling against the sampler's logprobs: `auto` (on where sampler and "
                 "learner dtypes differ), `on` or `off`",
     "algo.tis_cap": "upper bound of each token's importance weight min(pi_learner / pi_sampler, cap)",
-    "learner.quantize": "`nf4` (QLoRA, needs a GPU) or `none`",
+    "learner.quantize": "`nf4` (QLoRA: 4-bit base through bitsandbytes, on CPU or GPU) or `none` (full-precision base)",
     "learner.lora_rank": "LoRA rank",
     "learner.lora_alpha": "LoRA alpha",
     "learner.lora_dropout": "LoRA dropout",
