@@ -82,8 +82,10 @@ class WeightLoaderExtension:
     """
 
     def rlvr_reload_weights(self, blob) -> int:
+        from rlvr.serving import unwrap
         from rlvr.wire import unpack
 
+        unwrap(self.get_model())  # dense weights replace a served adapter (its report then shows it)
         tensors = {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
         self.reload_weights(weights_iterator=iter(tensors.items()))
         return len(tensors)

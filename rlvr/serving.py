@@ -94,7 +94,10 @@ class AdapterServer:
             raise ValueError(f"serving mode must be one of {MODES}, got {self.mode!r}")
 
     def load_base(self, tensors: dict[str, torch.Tensor], targets: list[str], reload) -> None:
-        """Load the base into the engine (`reload(dict)`: vLLM's in-place reload) and keep what `mode` needs."""
+        """Load the base into the engine (`reload(dict)`: vLLM's in-place reload) and keep what `mode` needs.
+
+        A previous server's wraps are removed first: vLLM's reload only knows its own quant methods."""
+        unwrap(self.model)
         reload({k: v.to(self.dtype) for k, v in tensors.items()})
         if self.mode == "merge":
             missing = [m for m in targets if f"{m}.weight" not in tensors]
@@ -170,6 +173,17 @@ class AdapterServer:
             cols = slice(p.index * rank, (p.index + 1) * rank)
             out[m] = lowrank_fingerprint(m, lora.a[cols], lora.b[p.rows, cols], 1.0)
         return out
+
+
+def unwrap(model) -> int:
+    """Give every layer wrapped by an `AdapterServer` its own quant method back; returns how many."""
+    count = 0
+    for module in model.modules():
+        method = getattr(module, "quant_method", None)
+        if isinstance(method, _LoraMethod):
+            module.quant_method = method.inner
+            count += 1
+    return count
 
 
 def _locate(model, hf_module: str) -> _Piece:
