@@ -173,6 +173,8 @@ class Sampler:
         )
         self.tokenizer = self.llm.get_tokenizer()
         self.pushes = 0
+        # vLLM's multi-process engine msgpack-encodes RPC arguments: a numpy array arrives as a list there
+        self._rpc_bytes = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING", "1") != "0"
 
     def generate(self, prompts: list[str] | list[list[int]], *, n: int, max_tokens: int, temperature: float,
                  top_p: float = 1.0, stop: list[str] | None = None) -> list[Group]:
@@ -198,8 +200,7 @@ class Sampler:
 
         t0 = time.perf_counter()
         check_fused_groups([n.removeprefix(_PEFT_PREFIX) for n in tensor_names(blob)])
-        if not isinstance(blob, (bytes, np.ndarray)):  # what vLLM's multi-process engine can encode
-            blob = np.frombuffer(blob, dtype=np.uint8)
+        blob = _rpc_blob(blob, self._rpc_bytes)
         with _quiet_reload():
             self.llm.collective_rpc("rlvr_reload_weights", args=(blob,))
         self.llm.reset_prefix_cache()
@@ -210,14 +211,14 @@ class Sampler:
         """Start-up sync: the whole base (safetensors bytes, HF names), and the LoRA-targeted modules
         (`targets`, HF module names) it will serve adapters for in `mode` (`rlvr.serving`). Seconds."""
         t0 = time.perf_counter()
-        self.llm.collective_rpc("rlvr_load_base", args=(_rpc_blob(blob), list(targets), mode))
+        self.llm.collective_rpc("rlvr_load_base", args=(_rpc_blob(blob, self._rpc_bytes), list(targets), mode))
         self.llm.reset_prefix_cache()
         return time.perf_counter() - t0
 
     def load_adapter(self, blob) -> float:
         """Serve the adapter in `blob` (`rlvr.wire.adapter_tensors`) after `load_base`; returns seconds."""
         t0 = time.perf_counter()
-        self.llm.collective_rpc("rlvr_apply_adapter", args=(_rpc_blob(blob),))
+        self.llm.collective_rpc("rlvr_apply_adapter", args=(_rpc_blob(blob, self._rpc_bytes),))
         self.llm.reset_prefix_cache()  # cached KV blocks were computed with the previous adapter
         self.pushes += 1
         return time.perf_counter() - t0
@@ -245,8 +246,11 @@ class Sampler:
         return True
 
 
-def _rpc_blob(blob):
-    """Bytes or a uint8 array: what vLLM's multi-process engine can encode (Ray hands over a read-only view)."""
+def _rpc_blob(blob, as_bytes: bool):
+    """The blob as an RPC argument: zero-copy to an in-process engine (Ray hands over a read-only uint8 view),
+    bytes (one copy) to a multi-process engine, whose encoder sends a numpy array as a list."""
+    if as_bytes:
+        return blob if isinstance(blob, bytes) else memoryview(blob).tobytes()
     return blob if isinstance(blob, (bytes, np.ndarray)) else np.frombuffer(blob, dtype=np.uint8)
 
 

@@ -78,13 +78,14 @@ class _LoraMethod:
 class AdapterServer:
     """Keeps what a sampler needs of the base and serves each received adapter (see the module docstring)."""
 
-    model: torch.nn.Module
+    model: torch.nn.Module = field(repr=False)
     mode: str
     dtype: torch.dtype
     version: int = -1
     received: dict = field(default_factory=dict)  # module -> fingerprint of the factors as received
     _pieces: dict = field(default_factory=dict)  # HF module -> _Piece
     _layers: dict = field(default_factory=dict)  # vLLM layer name -> _LayerLora
+    _shapes: dict = field(default_factory=dict)  # vLLM layer name -> (module, pieces, out, in)
     _base: dict = field(default_factory=dict)  # merge: HF module -> fp32 base weight [out, in]
     _base_fp: dict = field(default_factory=dict)  # merge: HF module -> fingerprint of the served base
     _served: dict = field(default_factory=dict)  # merge: HF module -> fingerprint of the served update
@@ -110,6 +111,8 @@ class AdapterServer:
             for piece in self._pieces.values():
                 if piece.layer not in self._layers:
                     module = self.model.get_submodule(piece.layer)
+                    out_features = sum(getattr(module, "output_sizes", None) or [module_out(module)])
+                    self._shapes[piece.layer] = (module, piece.pieces, out_features, module_in(module))
                     self._layers[piece.layer] = lora = _LayerLora()
                     module.quant_method = _LoraMethod(module.quant_method, lora)
         self.version, self.received, self._served = -1, {}, {}
@@ -132,12 +135,10 @@ class AdapterServer:
     def _set_factors(self, factors) -> None:
         rank = next(iter(factors.values())).a.shape[0]
         for name, lora in self._layers.items():
-            module = self.model.get_submodule(name)
-            pieces = next(p.pieces for p in self._pieces.values() if p.layer == name)
-            out_features = sum(getattr(module, "output_sizes", None) or [module_out(module)])
+            module, pieces, out_features, in_features = self._shapes[name]
             if lora.a is None or lora.a.shape[0] != pieces * rank:
                 device = _device(module)
-                lora.a = torch.zeros(pieces * rank, module_in(module), dtype=torch.float32, device=device)
+                lora.a = torch.zeros(pieces * rank, in_features, dtype=torch.float32, device=device)
                 lora.b = torch.zeros(out_features, pieces * rank, dtype=torch.float32, device=device)
         for m, f in factors.items():
             p, lora = self._pieces[m], self._layers[self._pieces[m].layer]
@@ -166,7 +167,7 @@ class AdapterServer:
             return self._served
         out = {}
         for m, p in self._pieces.items():
-            module, lora = self.model.get_submodule(p.layer), self._layers[p.layer]
+            module, lora = self._shapes[p.layer][0], self._layers[p.layer]
             if lora.a is None or not isinstance(module.quant_method, _LoraMethod):
                 continue  # not served: the driver's check names the module as missing
             rank = lora.a.shape[0] // p.pieces
