@@ -113,9 +113,16 @@ class AdapterServer:
                     module = self.model.get_submodule(piece.layer)
                     out_features = sum(getattr(module, "output_sizes", None) or [module_out(module)])
                     self._shapes[piece.layer] = (module, piece.pieces, out_features, module_in(module))
-                    self._layers[piece.layer] = lora = _LayerLora()
-                    module.quant_method = _LoraMethod(module.quant_method, lora)
+                    self._layers[piece.layer] = _LayerLora()
+            self.wrap()
         self.version, self.received, self._served = -1, {}, {}
+
+    def wrap(self) -> None:
+        """Put the adapter path into every served layer (`lora` mode; `unwrap` takes it out again)."""
+        for name, lora in self._layers.items():
+            module = self._shapes[name][0]
+            if not isinstance(module.quant_method, _LoraMethod):
+                module.quant_method = _LoraMethod(module.quant_method, lora)
 
     def apply(self, tensors: dict[str, torch.Tensor], reload) -> None:
         """Serve the adapter in `tensors` (`rlvr.wire.adapter_tensors`); refuses a partial one untouched."""

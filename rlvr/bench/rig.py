@@ -74,6 +74,13 @@ class InProcessRig:
     def report(self) -> dict:
         return self.sampler.adapter_report()
 
+    def serve_adapter(self, on: bool) -> None:
+        """`lora` mode only: put the adapter path into vLLM's layers or take it out (the engine's own speed)."""
+        from rlvr.serving import unwrap
+
+        worker = self.sampler.llm.llm_engine.model_executor.driver_worker.worker
+        worker.rlvr_server.wrap() if on else unwrap(worker.get_model())
+
     def close(self) -> None:
         pass
 

@@ -86,7 +86,8 @@ def worker_main(spec: dict) -> dict:
             rows.append({"update": i + 1, "train_s": round(train_s, 2), **timing, **stale, "update_loss": loss,
                          "max_diff": rig.probe(probe)})
             common.log(f"{spec['kind']} update {i + 1}: sync {timing['sync_s']:.3f} s, loss {loss:.3g}")
-        gen = _generation(rig, prompts[:4] if quick else prompts, n=4 if quick else 8, max_tokens=16 if quick else 64)
+        gen = _generation(rig, spec["mode"], prompts[:4] if quick else prompts, n=4 if quick else 8,
+                          max_tokens=16 if quick else 64)
     finally:
         rig.close()
     lossy = resolve_mode(spec["mode"], dtype)[1]
@@ -106,12 +107,31 @@ def _update(rig, prompts: list[str], max_tokens: int) -> float:
     return float(rig.train_step(samples, max_len=max_tokens)["seconds"])
 
 
-def _generation(rig, prompts: list[str], n: int, max_tokens: int) -> dict:
-    t0 = time.perf_counter()
-    groups = rig.generate(prompts, n=n, max_tokens=max_tokens, temperature=1.0)
-    seconds = time.perf_counter() - t0
-    tokens = sum(len(c.token_ids) for g in groups for c in g.completions)
-    return {"gen_tokens": tokens, "gen_s": round(seconds, 2), "gen_tok_s": round(tokens / seconds, 1)}
+def _generation(rig, mode: str, prompts: list[str], n: int, max_tokens: int) -> dict:
+    """Generation tok/s with the adapter served; in `lora` mode (in-process rig) alternately without the
+    adapter path too, twice each, so that the path's own cost is a ratio measured under the same load."""
+    def once() -> tuple[int, float]:
+        t0 = time.perf_counter()
+        groups = rig.generate(prompts, n=n, max_tokens=max_tokens, temperature=1.0)
+        return sum(len(c.token_ids) for g in groups for c in g.completions), time.perf_counter() - t0
+
+    tokens, seconds = once()
+    out = {"gen_tokens": tokens, "gen_s": round(seconds, 2), "gen_tok_s": round(tokens / seconds, 1)}
+    if mode != "lora" or not hasattr(rig, "serve_adapter"):
+        return out
+    served, plain = [tokens / seconds], []
+    for _ in range(2):
+        rig.serve_adapter(False)
+        plain.append(_rate(once()))
+        rig.serve_adapter(True)
+        served.append(_rate(once()))
+    served_rate, plain_rate = statistics.median(served), statistics.median(plain)
+    return {**out, "gen_tok_s": round(served_rate, 1), "gen_tok_s_without_adapter_path": round(plain_rate, 1),
+            "adapter_path_cost": round(1 - served_rate / plain_rate, 3)}
+
+
+def _rate(sample: tuple[int, float]) -> float:
+    return sample[0] / sample[1]
 
 
 def _summary(rows: list[dict], tolerance: float, update_tolerance: float, lossy: bool) -> dict:
