@@ -177,9 +177,8 @@ class AdapterServer:
             module, lora = self._shapes[p.layer][0], self._layers[p.layer]
             if lora.a is None or not isinstance(module.quant_method, _LoraMethod):
                 continue  # not served: the driver's check names the module as missing
-            rank = lora.a.shape[0] // p.pieces
-            cols = slice(p.index * rank, (p.index + 1) * rank)
-            out[m] = lowrank_fingerprint(m, lora.a[cols], lora.b[p.rows, cols], 1.0)
+            # the rows this module's output gets: every column block (only its own should be non-zero)
+            out[m] = lowrank_fingerprint(m, lora.a, lora.b[p.rows], 1.0)
         return out
 
 

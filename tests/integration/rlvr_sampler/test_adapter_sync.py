@@ -170,3 +170,21 @@ def test_fingerprints_read_the_served_buffers(engine, tiny):
     finally:
         lora.b.copy_(saved)
     assert check(learner, engine, meta) < 1e-9
+
+
+def test_a_factor_in_a_fused_siblings_block_is_caught(engine, tiny):
+    """q's factors written into k's block of the fused qkv layer: each module's served rows are checked whole."""
+    learner = start(engine, tiny)
+    meta = step_and_push(learner, engine)
+    worker = engine.llm.llm_engine.model_executor.driver_worker.worker
+    server = worker.rlvr_server
+    q = server._pieces["model.layers.0.self_attn.q_proj"]
+    lora = server._layers[q.layer]
+    rank = lora.a.shape[0] // q.pieces
+    saved = lora.b.clone()
+    lora.b[q.rows, rank:2 * rank] = lora.b[q.rows, :rank]  # q's rows now also use k's A
+    try:
+        with pytest.raises(SyncMismatchError, match="applied twice, scaled wrongly"):
+            check(learner, engine, meta)
+    finally:
+        lora.b.copy_(saved)
