@@ -245,7 +245,6 @@ class WeightSync:
         if self.lossy:
             msg = (f"sync.mode merge with {self.dtype} samplers rounds most of each LoRA update away (see "
                    f"sync_update_loss in metrics.jsonl); sync.mode lora serves it exactly")
-            log.warning(msg)
             print(f"[rlvr] WARNING: {msg}", flush=True)
         t0 = time.perf_counter()
         self._adapter, meta_ref = self.learner.export_adapter.options(num_returns=2).remote()
