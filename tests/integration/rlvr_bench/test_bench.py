@@ -78,7 +78,8 @@ def test_sync_quick(tmp_path):
             assert math.isfinite(u["max_diff"]) and u["update_loss"] >= 0
             assert u["stale_max_diff"] > 0  # the update moved the policy: a skipped push would show
             assert u["stale_update_loss"] > u["update_loss"]
-        assert c["first_full_sync"]["bytes"] > 10 * c["updates"][0]["bytes"]  # the base once, then the adapter
+        # the base once, then the adapter alone, the same size each time (SmolLM2: 270-538 MB vs 19.6 MB)
+        assert c["first_full_sync"]["bytes"] > 2 * c["updates"][0]["bytes"] == 2 * c["updates"][1]["bytes"]
         s = c["summary"]
         assert s["check_passed"] == (s["max_diff"] <= s["tolerance"]
                                      and (c["lossy"] or s["update_loss_max"] <= c["update_tolerance"]))
