@@ -1,8 +1,9 @@
 """The run's Ray actors: one learner and a fleet of samplers, created from the config.
 
 Thin on purpose: the work is done by `learner.Learner` and `sampler.Sampler` (plain classes, tested without
-Ray); this module only places them (CPU cores or GPUs, a local or an existing Ray cluster) and moves
-weights between them through the object store.
+Ray); this module only places them (CPU cores or GPUs, a local or an existing Ray cluster) and hands
+them to the weight sync's one owner (`rlvr.sync.WeightSync`, `Actors.sync`), which moves and checks
+weights between them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlvr.rollout import SamplerFleet
+from rlvr.sync import WeightSync
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ def cpu_shares(total_cpus: float, num_samplers: int) -> float:
 class Actors:
     learner: Any
     fleet: SamplerFleet
+    sync: WeightSync
     sampler_dtype: str
 
     @classmethod
@@ -72,29 +75,16 @@ class Actors:
                                       seed=cfg.run.seed + index, in_process=sc.in_process, cpu_bind=bind,
                                       num_cpus=cpus)
 
-        def full_weights():
-            """A reference to a fresh full export: a restarted sampler reads it from the object store."""
-            return learner.export_weights.remote(dtype=dtype, full=True)
-
-        fleet = SamplerFleet(make, sc.num_samplers, full_weights)
-        return cls(learner=learner, fleet=fleet, sampler_dtype=dtype)
+        fleet = SamplerFleet(make, sc.num_samplers)
+        y = cfg.sync
+        sync = WeightSync(learner, fleet, mode=y.mode, dtype=dtype, probe=job.probe, check=y.check,
+                          tolerance=y.tolerance, update_tolerance=y.update_tolerance)
+        return cls(learner=learner, fleet=fleet, sync=sync, sampler_dtype=dtype)
 
     def train_step(self, samples, **algo) -> dict:
         import ray
 
         return ray.get(self.learner.train_step.remote(samples, **algo))
-
-    def push_weights(self, full: bool = False) -> None:
-        """Learner -> object store (once) -> every sampler; the driver only passes the reference on."""
-        ref = self.learner.export_weights.remote(dtype=self.sampler_dtype, full=full)
-        self.fleet.call_all("load_weights", ref)
-
-    def probe(self, token_ids: list[int]) -> tuple[list[float], list[list[float]]]:
-        import ray
-
-        learner_ref = self.learner.logprobs.remote(token_ids)  # runs while the samplers probe
-        sampler_lps = self.fleet.call_all("probe_logprobs", token_ids)
-        return ray.get(learner_ref), sampler_lps
 
     def save_learner(self, path: str) -> None:
         import ray

@@ -216,13 +216,21 @@ class LearnerConfig(_Section):
 @dataclass(frozen=True)
 class SyncConfig(_Section):
     _name = "sync"
+    # how the samplers serve the learner's adapter (rlvr.sync / rlvr.serving): lora (unmerged, exact in
+    # every dtype), merge (into the serving weights: exact in fp32, lossy in bf16, announced at start);
+    # auto = lora (benchmarks/README.md has the numbers).
+    mode: Literal["auto", "lora", "merge"] = "auto"
     check: bool = True
-    # max |logprob| difference allowed between learner and samplers on the probe; None picks it from the
-    # sampler's dtype (fp32: 1e-3, measured ~1e-5..6e-5; bf16/fp16: 1.0, rounding alone gives ~0.3-0.5).
+    # max |logprob| difference allowed between learner and samplers on the probe; None: the sampler
+    # dtype's default (fp32: 1e-3, measured ~1e-5..1e-4; bf16/fp16: 1.0, rounding alone gives ~0.3-0.5),
+    # widened to 3x the floor measured at start-up.
     tolerance: float | None = None
+    # max relative L2 error of the served weight update (sync_update_loss) in an exact mode
+    update_tolerance: float = 0.01
     probe_len: int = 32
 
     def _check(self) -> None:
+        _require(self.update_tolerance > 0, "sync.update_tolerance must be > 0")
         _require(self.tolerance is None or self.tolerance > 0, "sync.tolerance must be > 0 (or null for auto)")
         _require(self.probe_len >= 2, "sync.probe_len must be >= 2")
 

@@ -38,12 +38,13 @@ from rlvr.policy import (
     DEFAULT_TARGETS,
     dense_weights,
     load_policy,
+    lora_factors,
     pack_batch,
     resolve_device,
     token_logprobs,
     torch_dtype,
 )
-from rlvr.wire import Packer
+from rlvr.wire import Packer, adapter_tensors
 
 __all__ = ["Learner", "TrainSample", "make_learner_actor"]
 
@@ -226,6 +227,25 @@ class Learner:
         process uses it (or copies it) before exporting again; a Ray caller gets its own copy.
         """
         return self._packer.pack(dense_weights(self.model, full=full, dtype=torch_dtype(dtype)))
+
+    def export_base(self, *, dtype: str = "float32") -> np.ndarray:
+        """Safetensors bytes of the whole base model without the LoRA delta (nf4 dequantized: the base this
+        learner computes with), for a sampler's start-up; after that only `export_adapter` moves."""
+        return Packer().pack(dense_weights(self.model, full=True, dtype=torch_dtype(dtype), with_delta=False))
+
+    def export_adapter(self) -> tuple[np.ndarray, dict]:
+        """(safetensors bytes of the LoRA factors, `rlvr.wire.adapter_tensors`; what the samplers must serve).
+
+        The second item, for the driver's check (`rlvr.sync.verify_update`): this learner's step
+        (`version`), the blob's size (`bytes`) and per module the fingerprint of its update, computed here
+        from the parameters themselves. The array is this learner's export buffer (see `export_weights`).
+        """
+        from rlvr.sync import lowrank_fingerprint
+
+        factors = lora_factors(self.model)
+        blob = self._packer.pack(adapter_tensors(factors, self.step))
+        fingerprints = {m: lowrank_fingerprint(m, f.a, f.b, f.scaling).flatten().tolist() for m, f in factors.items()}
+        return blob, {"version": self.step, "bytes": int(blob.nbytes), "fingerprints": fingerprints}
 
     def save_adapter(self, path: str | os.PathLike) -> None:
         """peft adapter folder (adapter_config.json + adapter_model.safetensors): loads in peft and vLLM."""

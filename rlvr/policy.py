@@ -10,8 +10,11 @@ should not know how a 4-bit base model is loaded, patched and dequantized. This 
   switched off on every `Linear4bit` right after loading;
 - token log-probabilities of right-padded (prompt, completion) batches, running the LM head only on the
   positions that predict completion tokens (half the head's cost and memory for ~60-token prompts);
-- the dense export for samplers that serve a plain model: dequantized nf4 base + LoRA delta under HF
-  parameter names. Never `merge_and_unload()` on a 4-bit model: it re-quantizes the merged weight.
+- what the samplers need to serve this very policy: the dense base once (`dense_weights(with_delta=False)`:
+  dequantized nf4 base under HF parameter names, the base the learner actually computes with) and, after
+  every step, the LoRA factors alone (`lora_factors`). `dense_weights` with the delta merged stays for
+  peers that serve a plain model. Never `merge_and_unload()` on a 4-bit model: it re-quantizes the
+  merged weight.
 
 What it does not do: optimisation, checkpoints, loss math, Ray. The LM head path assumes the logits are
 `lm_head(final hidden state)` (Llama, Qwen2, Mistral, SmolLM2); models with logit soft-capping or scaling
@@ -162,12 +165,14 @@ def token_logprobs(model, batch: TokenBatch, *, temperature: float, top_p: float
     return result.masked_scatter(batch.completion_mask, logp)
 
 
-def dense_weights(model, *, full: bool = False, dtype: torch.dtype = torch.bfloat16) -> dict[str, torch.Tensor]:
+def dense_weights(model, *, full: bool = False, dtype: torch.dtype = torch.bfloat16,
+                  with_delta: bool = True) -> dict[str, torch.Tensor]:
     """Dense weights under HF names (`model.layers.0.self_attn.q_proj.weight`), on CPU, in `dtype`.
 
-    Always: every LoRA-targeted module as dequantized base + LoRA delta (B @ A * scaling). With `full`,
-    also every other parameter (embeddings, norms, an untied lm_head, untargeted 4-bit layers dequantized).
-    A tied parameter appears once, under its first name, as in HF's own safetensors files.
+    Always: every LoRA-targeted module as dequantized base + LoRA delta (B @ A * scaling; the base alone
+    when not `with_delta`). With `full`, also every other parameter (embeddings, norms, an untied
+    lm_head, untargeted 4-bit layers dequantized). A tied parameter appears once, under its first name,
+    as in HF's own safetensors files.
     """
     from peft.tuners.lora import LoraLayer
 
@@ -182,7 +187,7 @@ def dense_weights(model, *, full: bool = False, dtype: torch.dtype = torch.bfloa
             weight = _dense_weight(base)  # [out, in] fp32
             if weight.data_ptr() == base.weight.data_ptr():  # an fp32 base: never add into the model itself
                 weight = weight.clone()
-            for adapter in layer.active_adapters:
+            for adapter in layer.active_adapters if with_delta else ():
                 if adapter in layer.lora_A:
                     _add_delta_(weight, layer, adapter)
             out[f"{name}.weight"] = weight
@@ -193,6 +198,44 @@ def dense_weights(model, *, full: bool = False, dtype: torch.dtype = torch.bfloa
         if full:
             _add_other_params(causal_lm, lora_names, out, seen)
     return {k: v.to(dtype=dtype, device="cpu").contiguous() for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class LoraFactors:
+    """One LoRA-adapted linear module: its update is `scaling * b @ a` (fp32, CPU copies)."""
+
+    a: torch.Tensor  # [r, in]
+    b: torch.Tensor  # [out, r]
+    scaling: float
+
+
+def lora_factors(model) -> dict[str, LoraFactors]:
+    """Each LoRA-adapted module's factors under its HF module name (`model.layers.0.self_attn.q_proj`).
+
+    The learner's whole trainable update, ~r * (in + out) numbers per module instead of in * out: what
+    crosses the wire each step. Refuses adapter kinds whose update is not `scaling * B @ A` (DoRA,
+    fan-in-fan-out, embedding LoRA) rather than exporting a different policy.
+    """
+    from peft.tuners.lora import LoraLayer
+
+    causal_lm = model.get_base_model()
+    out: dict[str, LoraFactors] = {}
+    for name, layer in causal_lm.named_modules():
+        if not isinstance(layer, LoraLayer):
+            continue
+        adapters = [a for a in layer.active_adapters if a in layer.lora_A]
+        if len(adapters) != 1:
+            raise NotImplementedError(f"{name}: {len(adapters)} active LoRA adapters; adapter sync serves exactly one")
+        (adapter,) = adapters
+        if getattr(layer, "fan_in_fan_out", False) or layer.use_dora.get(adapter, False):
+            raise NotImplementedError(f"{name}: DoRA / fan_in_fan_out adapters are not served by adapter sync")
+        a, b = layer.lora_A[adapter].weight, layer.lora_B[adapter].weight
+        if a.dim() != 2 or b.dim() != 2:
+            raise NotImplementedError(f"{name}: only linear LoRA layers are served by adapter sync")
+        out[name] = LoraFactors(a=a.detach().to("cpu", torch.float32, copy=True).contiguous(),
+                                b=b.detach().to("cpu", torch.float32, copy=True).contiguous(),
+                                scaling=float(layer.scaling[adapter]))
+    return out
 
 
 def _add_delta_(weight: torch.Tensor, layer, adapter: str) -> None:

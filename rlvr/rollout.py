@@ -43,14 +43,14 @@ def _chunks(items: list, parts: int) -> list[list]:
 class SamplerFleet:
     """Sampler actors that share each batch; a dead actor is replaced and its prompts generated again.
 
-    `make_actor(index)` creates actor `index`; `weights()` returns the current full weights (safetensors
-    bytes, or a Ray reference to them) for a replacement, so it samples from the same policy as the others.
+    `make_actor(index)` creates actor `index`; `prepare(actor)`, set by the weight sync's owner
+    (`rlvr.sync.WeightSync`), gives a replacement the policy the others serve before it is used.
     """
 
-    def __init__(self, make_actor: Callable[[int], Any], count: int, weights: Callable[[], Any],
-                 max_restarts: int = 3):
+    def __init__(self, make_actor: Callable[[int], Any], count: int,
+                 prepare: Callable[[Any], None] | None = None, max_restarts: int = 3):
         self._make_actor = make_actor
-        self._weights = weights
+        self.prepare = prepare
         self.actors = [make_actor(i) for i in range(count)]
         self.restarts = 0
         self.max_restarts = max_restarts
@@ -90,7 +90,8 @@ class SamplerFleet:
         except Exception:  # already gone
             pass
         actor = self._make_actor(index)
-        ray.get(actor.load_weights.remote(self._weights()))
+        if self.prepare is not None:
+            self.prepare(actor)
         self.actors[index] = actor
         return actor
 

@@ -2,10 +2,11 @@
 
 The sampler generates G completions per prompt (token ids, the sampled tokens' logprobs, text) and
 returns each prompt's own token ids with them, so the learner can rebuild prompt+completion exactly.
-It takes new weights as safetensors bytes with HF parameter names and reloads them in place
-(``reload_weights`` through a worker extension, which works for both the in-process and the
-multi-process engine); ``model.load_weights`` is not used because the CPU backend repacks linear
-layers after loading. `probe_logprobs` reads back the logprobs of a fixed sequence so the driver can
+It takes the base once as safetensors bytes with HF parameter names (`load_base`) and after that only
+LoRA adapters (`load_adapter`), served by `rlvr.serving` inside the worker; `load_weights` reloads
+dense weights in place (``reload_weights`` through a worker extension, which works for both the
+in-process and the multi-process engine); ``model.load_weights`` is not used because the CPU backend
+repacks linear layers after loading. `probe_logprobs` reads back the logprobs of a fixed sequence so the driver can
 verify a push (see `rlvr.sync`).
 
 Partial pushes: a state dict holding only some weights reloads correctly and leaves the others
@@ -82,11 +83,38 @@ class WeightLoaderExtension:
     """
 
     def rlvr_reload_weights(self, blob) -> int:
+        from rlvr.serving import unwrap
         from rlvr.wire import unpack
 
+        unwrap(self.get_model())  # dense weights replace a served adapter (its report then shows it)
         tensors = {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
         self.reload_weights(weights_iterator=iter(tensors.items()))
         return len(tensors)
+
+    def _rlvr_reload(self, tensors: dict) -> None:
+        with _quiet_reload():
+            self.reload_weights(weights_iterator=iter(tensors.items()))
+
+    def rlvr_load_base(self, blob, targets: list[str], mode: str) -> int:
+        """Load the base (HF names) and keep what `mode` needs to serve adapters (`rlvr.serving`)."""
+        from rlvr.serving import AdapterServer
+        from rlvr.wire import unpack
+
+        tensors = {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
+        self.rlvr_server = AdapterServer(self.get_model(), mode, self.vllm_config.model_config.dtype)
+        self.rlvr_server.load_base(tensors, [t.removeprefix(_PEFT_PREFIX) for t in targets], self._rlvr_reload)
+        return len(tensors)
+
+    def rlvr_apply_adapter(self, blob) -> int:
+        from rlvr.wire import unpack
+
+        tensors = {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
+        self.rlvr_server.apply(tensors, self._rlvr_reload)
+        return self.rlvr_server.version
+
+    def rlvr_adapter_report(self) -> dict:
+        server = getattr(self, "rlvr_server", None)
+        return server.report() if server else {"version": -1, "mode": "none", "received": {}, "served": {}}
 
 
 @contextmanager
@@ -149,6 +177,8 @@ class Sampler:
         )
         self.tokenizer = self.llm.get_tokenizer()
         self.pushes = 0
+        # vLLM's multi-process engine msgpack-encodes RPC arguments: a numpy array arrives as a list there
+        self._rpc_bytes = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING", "1") != "0"
 
     def generate(self, prompts: list[str] | list[list[int]], *, n: int, max_tokens: int, temperature: float,
                  top_p: float = 1.0, stop: list[str] | None = None) -> list[Group]:
@@ -176,13 +206,32 @@ class Sampler:
 
         t0 = time.perf_counter()
         check_fused_groups([n.removeprefix(_PEFT_PREFIX) for n in tensor_names(blob)])
-        if not isinstance(blob, (bytes, np.ndarray)):  # what vLLM's multi-process engine can encode
-            blob = np.frombuffer(blob, dtype=np.uint8)
+        blob = _rpc_blob(blob, self._rpc_bytes)
         with _quiet_reload():
             self.llm.collective_rpc("rlvr_reload_weights", args=(blob,))
         self.llm.reset_prefix_cache()
         self.pushes += 1
         return time.perf_counter() - t0
+
+    def load_base(self, blob, targets: list[str], mode: str) -> float:
+        """Start-up sync: the whole base (safetensors bytes, HF names), and the LoRA-targeted modules
+        (`targets`, HF module names) it will serve adapters for in `mode` (`rlvr.serving`). Seconds."""
+        t0 = time.perf_counter()
+        self.llm.collective_rpc("rlvr_load_base", args=(_rpc_blob(blob, self._rpc_bytes), list(targets), mode))
+        self.llm.reset_prefix_cache()
+        return time.perf_counter() - t0
+
+    def load_adapter(self, blob) -> float:
+        """Serve the adapter in `blob` (`rlvr.wire.adapter_tensors`) after `load_base`; returns seconds."""
+        t0 = time.perf_counter()
+        self.llm.collective_rpc("rlvr_apply_adapter", args=(_rpc_blob(blob, self._rpc_bytes),))
+        self.llm.reset_prefix_cache()  # cached KV blocks were computed with the previous adapter
+        self.pushes += 1
+        return time.perf_counter() - t0
+
+    def adapter_report(self) -> dict:
+        """What the engine serves (`rlvr.serving.AdapterServer.report`): version and fingerprints."""
+        return self.llm.collective_rpc("rlvr_adapter_report")[0]
 
     def probe_logprobs(self, token_ids: list[int]) -> list[float]:
         """Logprob of token_ids[t] given token_ids[:t], for t = 1..len-1 (the engine's prompt logprobs)."""
@@ -201,6 +250,14 @@ class Sampler:
     def ready(self) -> bool:
         """For Ray callers: `ray.get(actor.ready.remote())` waits until the engine is up."""
         return True
+
+
+def _rpc_blob(blob, as_bytes: bool):
+    """The blob as an RPC argument: zero-copy to an in-process engine (Ray hands over a read-only uint8 view),
+    bytes (one copy) to a multi-process engine, whose encoder sends a numpy array as a list."""
+    if as_bytes:
+        return blob if isinstance(blob, bytes) else memoryview(blob).tobytes()
+    return blob if isinstance(blob, (bytes, np.ndarray)) else np.frombuffer(blob, dtype=np.uint8)
 
 
 def _completion(c) -> Completion:

@@ -1,24 +1,47 @@
-"""Verified weight sync: push the learner's weights to every sampler, then prove they arrived.
+"""Weight sync, one owner: push the learner's adapter to every sampler, prove what they serve, restart the dead.
 
-After each push the driver asks every sampler for the logprobs of one fixed probe sequence and compares
-them with the learner's logprobs of the same sequence. Samplers that silently kept stale weights (a
-skipped push, a dropped fused-layer shard, a dtype mix-up) generate plausible text, so without this
-check a run would train on off-policy samples without anyone noticing; a mismatch stops the run.
+The samplers receive the base once (`WeightSync.start`: the learner's dequantized nf4 weights, the
+base it actually computes with) and after every step only the adapter (LoRA factors: ~20 MB fp32 for
+SmolLM2-135M at r16 instead of 425 MB of dense weights); `rlvr.serving` rebuilds what they serve from it,
+in the mode `resolve_mode` picks: ``lora`` (served unmerged, exact in every dtype: the default) or
+``merge`` (merged into the serving weights: exact in fp32, lossy in bf16, where a rounded-away update
+is announced at start and measured every step).
 
-What this module does NOT do: export weights from the learner (``rlvr.learner``), reload them in an
-engine (``rlvr.sampler``), or move them (the trainer's `Actors.push_weights`, the one push path). The tolerance is the caller's choice. fp32 samplers against an fp32 learner
-match to ~1e-6 (tiny model) and 4e-5..6e-5 (SmolLM2-135M, 30 layers), so 1e-4..2e-4 catches any stale
-or partial push. bf16 samplers differ from an fp32 learner by 0.3-0.5 from rounding alone, so their
-check (tolerance ~1) only catches gross failures (wrong or missing tensors), not a skipped small update.
+Proof, every step (`verify_update`), against numbers the learner computes from its own parameters:
+- the version: each sampler serves the adapter of the learner's current step (a skipped push, a stale
+  sampler);
+- fingerprints: per module a k x k random projection ``V^T (s B A) U`` (fp64; U, V fixed per module
+  name, `probe_vectors`) of the factors as received (must equal the learner's: a corrupt, partial or
+  previous adapter fails) and of the update as served, read from the live serving buffers. Their
+  relative L2 distance estimates the relative L2 error of the served update (`sync_update_loss`: E[(v^T
+  X u)^2] = |X|_F^2 for Gaussian u, v; k^2 samples per module); above `sync.update_tolerance` in an
+  exact mode the run stops (a lossy merge where exact was asked, a delta applied twice or scaled wrong);
+- the probe: the samplers' logprobs of a fixed sequence against the learner's, within a tolerance
+  calibrated at start-up from the floor the dtypes alone give (`calibrated_tolerance`): catches what
+  fingerprints cannot see (a wrong base, embeddings, a served layer that is not called).
+
+What this module does NOT do: export (``rlvr.learner``), rebuild the served weights (``rlvr.serving``),
+or place actors (``rlvr.actors``). fp32 samplers against an fp32 learner match the probe to ~1e-6 (tiny
+model) and 4e-5..1e-4 (SmolLM2-135M); bf16 samplers differ by 0.3-0.5 from the base's rounding alone.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
+import time
+import zlib
 from collections.abc import Sequence
 
-__all__ = ["SyncMismatchError", "compare_logprobs", "check_sync", "default_tolerance", "make_probe",
-           "reference_logprobs"]
+import torch
+
+__all__ = ["SyncMismatchError", "WeightSync", "calibrated_tolerance", "check_sync", "compare_logprobs",
+           "default_tolerance", "dense_fingerprint", "lowrank_fingerprint", "make_probe", "reference_logprobs",
+           "resolve_mode", "update_loss", "verify_update"]
+
+log = logging.getLogger(__name__)
+FINGERPRINT_K = 4  # k x k projections per module
 
 # fp32 measured 1e-6 (tiny) .. 6e-5 (SmolLM2); 1e-3 leaves room for kernels while a stale push shows ~0.1-1.
 _TOLERANCE = {"float32": 1e-3, "bfloat16": 1.0, "float16": 1.0}
@@ -35,9 +58,13 @@ _PROBE_ANSWER = "12 + 30 = 42. Then 42 * 3 = 126. The answer is \\boxed{126}."
 class SyncMismatchError(RuntimeError):
     """A sampler's probe logprobs differ from the learner's: its weights are not the learner's weights."""
 
-    def __init__(self, step: int, max_diff: float, tolerance: float, sampler: int | None = None):
+    def __init__(self, step: int, max_diff: float, tolerance: float, sampler: int | None = None,
+                 message: str | None = None):
         self.step, self.max_diff, self.tolerance, self.sampler = step, max_diff, tolerance, sampler
         who = "a sampler" if sampler is None else f"sampler {sampler}"
+        if message is not None:  # the adapter checks (verify_update) say what they found themselves
+            super().__init__(f"weight sync check failed at step {step}: {who} {message}")
+            return
         super().__init__(
             f"weight sync check failed at step {step}: {who}'s probe logprobs differ from the learner's by "
             f"up to {max_diff:.3g} (tolerance {tolerance:.3g}). Check that the push reached every sampler, "
@@ -102,3 +129,172 @@ def reference_logprobs(model, token_ids: Sequence[int]) -> list[float]:
     lp = logits[:-1].log_softmax(-1).gather(-1, ids[0, 1:, None])[:, 0]  # [L-1]
     return lp.tolist()
 
+
+
+# ------------------------------------------------------------------------------------- modes and fingerprints
+
+
+def resolve_mode(mode: str, dtype: str) -> tuple[str, bool]:
+    """`sync.mode` and the samplers' dtype -> (serving mode, lossy?). `auto` is `lora`: exact in every dtype,
+    and on CPUs with native bf16 it keeps bf16's ~2x rollout speed (benchmarks/README.md has the numbers)."""
+    if mode not in ("auto", "lora", "merge"):
+        raise ValueError(f"sync.mode must be auto, lora or merge, got {mode!r}")
+    serving = "lora" if mode == "auto" else mode
+    return serving, serving == "merge" and dtype != "float32"
+
+
+@functools.lru_cache(maxsize=4096)
+def probe_vectors(name: str, out_features: int, in_features: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed Gaussian (V [out, k], U [in, k]) fp64 for module `name`: the same in every process."""
+    gen = torch.Generator().manual_seed(zlib.crc32(f"{name}:{out_features}x{in_features}".encode()))
+    v = torch.randn(out_features, FINGERPRINT_K, generator=gen, dtype=torch.float64)
+    u = torch.randn(in_features, FINGERPRINT_K, generator=gen, dtype=torch.float64)
+    return v, u
+
+
+def lowrank_fingerprint(name: str, a: torch.Tensor, b: torch.Tensor, scaling: float) -> torch.Tensor:
+    """V^T (scaling * b @ a) U without forming b @ a: [k, k] fp64. a [r, in], b [out, r]."""
+    v, u = probe_vectors(name, b.shape[0], a.shape[1])
+    return scaling * ((v.t() @ b.detach().cpu().double()) @ (a.detach().cpu().double() @ u))  # [k, k]
+
+
+def dense_fingerprint(name: str, w: torch.Tensor) -> torch.Tensor:
+    """V^T w U: [k, k] fp64 of a dense [out, in] weight (the same projection as `lowrank_fingerprint`)."""
+    v, u = probe_vectors(name, w.shape[0], w.shape[1])
+    return v.t() @ (w.detach().cpu().double() @ u)  # [k, k]
+
+
+def update_loss(served: dict[str, Sequence[float]], learner: dict[str, Sequence[float]]) -> float:
+    """Relative L2 distance of two module -> fingerprint maps (an estimate of |served dW - dW| / |dW|).
+
+    A module missing from `served` counts as serving no update. 0 when both are all zero (no update yet)."""
+    num = den = 0.0
+    for name, ref in learner.items():
+        r = torch.tensor(list(ref), dtype=torch.float64)
+        got = torch.tensor(list(served[name]), dtype=torch.float64) if name in served else torch.zeros_like(r)
+        num += float(((got - r) ** 2).sum())
+        den += float((r ** 2).sum())
+    num += sum(float(torch.tensor(list(v), dtype=torch.float64).pow(2).sum())
+               for k, v in served.items() if k not in learner)
+    if den == 0.0:
+        return 0.0 if num == 0.0 else math.inf
+    return math.sqrt(num / den)
+
+
+def verify_update(step: int, learner: dict, reports: Sequence[dict], *, exact: bool,
+                  update_tolerance: float) -> float:
+    """Check each sampler's `rlvr.serving` report against the learner's (`Learner.adapter_fingerprints`);
+    returns the worst served-update loss; raises SyncMismatchError naming the sampler and what is wrong."""
+    worst = 0.0
+    want = learner["fingerprints"]
+    for i, rep in enumerate(reports):
+        if rep["version"] != learner["version"]:
+            raise SyncMismatchError(step, math.inf, 0.0, sampler=i, message=(
+                f"serves the adapter of learner step {rep['version']}, but the learner is at step "
+                f"{learner['version']}: this step's push did not arrive (skipped, or a stale sampler)"))
+        missing = sorted(set(want) - set(rep["received"]))
+        received = update_loss(rep["received"], want)
+        if missing or not received <= 1e-6:
+            raise SyncMismatchError(step, received, 1e-6, sampler=i, message=(
+                f"received an adapter that is not the learner's (relative difference {received:.3g}; "
+                f"{len(missing)} modules missing, e.g. {missing[:2]}): a partial, corrupt or previous push"))
+        loss = update_loss(rep["served"], want)
+        if exact and not loss <= update_tolerance:
+            raise SyncMismatchError(step, loss, update_tolerance, sampler=i, message=(
+                f"serves a weight update that differs from the learner's by {loss:.3g} (relative L2; "
+                f"sync.update_tolerance {update_tolerance:g}) in an exact mode ({rep['mode']}): the update was "
+                f"rounded away (a lossy merge), applied twice, scaled wrongly or not applied to every module"))
+        worst = max(worst, loss)
+    return worst
+
+
+def calibrated_tolerance(dtype: str, floor: float, configured: float | None) -> float:
+    """The probe's tolerance: the configured one, else the dtype's default widened to 3x the floor the
+    samplers showed at start-up (learner vs sampler before any divergence can exist), so kernels and
+    dtypes alone never stop a healthy run."""
+    if configured is not None:
+        return configured
+    return max(default_tolerance(dtype), 3.0 * floor) if math.isfinite(floor) else default_tolerance(dtype)
+
+
+# ------------------------------------------------------------------------------------------------ the owner
+
+
+class WeightSync:
+    """The trainer's one handle on weight sync: `start(step)` once, `push(step)` after every learner step.
+
+    `learner` is a learner actor, `fleet` a `rlvr.rollout.SamplerFleet`; a sampler that dies is replaced by
+    the fleet and given the base and the last pushed adapter here (`prepare`) before it is used.
+    """
+
+    def __init__(self, learner, fleet, *, mode: str, dtype: str, probe: list[int], check: bool = True,
+                 tolerance: float | None = None, update_tolerance: float = 0.01):
+        self.learner, self.fleet, self.dtype, self.probe, self.check = learner, fleet, dtype, probe, check
+        self.mode, self.lossy = resolve_mode(mode, dtype)
+        self.configured_tolerance, self.update_tolerance = tolerance, update_tolerance
+        self.tolerance = calibrated_tolerance(dtype, math.nan, tolerance)
+        self.floor = math.nan
+        self._targets: list[str] = []
+        self._adapter = None  # reference to the last pushed adapter: what a replacement sampler must serve
+        fleet.prepare = self.prepare
+
+    def start(self, step: int) -> dict:
+        """Base to every sampler (once), then the learner's adapter, verified; calibrates the probe."""
+        import ray
+
+        if self.lossy:
+            msg = (f"sync.mode merge with {self.dtype} samplers rounds most of each LoRA update away (see "
+                   f"sync_update_loss in metrics.jsonl); sync.mode lora serves it exactly")
+            print(f"[rlvr] WARNING: {msg}", flush=True)
+        t0 = time.perf_counter()
+        self._adapter, meta_ref = self.learner.export_adapter.options(num_returns=2).remote()
+        self._targets = list(ray.get(meta_ref)["fingerprints"])
+        self.fleet.call_all("load_base", self._base_ref(), self._targets, self.mode)
+        self.fleet.call_all("load_adapter", self._adapter)
+        out = self._verify(step, ray.get(meta_ref), calibrate=True)
+        return {"sync_s": time.perf_counter() - t0, **out}
+
+    def push(self, step: int) -> dict:
+        """The learner's adapter to every sampler, then the proof that each serves it."""
+        import ray
+
+        t0 = time.perf_counter()
+        self._adapter, meta_ref = self.learner.export_adapter.options(num_returns=2).remote()
+        self._send()
+        sync_s = time.perf_counter() - t0
+        return {"sync_s": sync_s, **self._verify(step, ray.get(meta_ref))}
+
+    def _send(self) -> None:
+        self.fleet.call_all("load_adapter", self._adapter)
+
+    def prepare(self, actor) -> None:
+        """A replacement sampler: the base, then the adapter the others serve."""
+        import ray
+
+        ray.get(actor.load_base.remote(self._base_ref(), self._targets, self.mode))
+        if self._adapter is not None:
+            ray.get(actor.load_adapter.remote(self._adapter))
+
+    def _base_ref(self):
+        base_dtype = "float32" if self.mode == "merge" else self.dtype  # merge keeps the fp32 base
+        return self.learner.export_base.remote(dtype=base_dtype)
+
+    def _verify(self, step: int, meta: dict, calibrate: bool = False) -> dict:
+        import ray
+
+        reports = self.fleet.call_all("adapter_report")
+        if self.check:
+            loss = verify_update(step, meta, reports, exact=not self.lossy, update_tolerance=self.update_tolerance)
+        else:
+            loss = max(update_loss(r["served"], meta["fingerprints"]) for r in reports)
+        diff = math.nan
+        if self.check:
+            learner_ref = self.learner.logprobs.remote(self.probe)  # runs while the samplers probe
+            sampler_lps = self.fleet.call_all("probe_logprobs", self.probe)
+            learner_lp = ray.get(learner_ref)
+            if calibrate:
+                self.floor = max(compare_logprobs(learner_lp, lp) for lp in sampler_lps)
+                self.tolerance = calibrated_tolerance(self.dtype, self.floor, self.configured_tolerance)
+                log.info("sync: probe floor %.3g, tolerance %.3g", self.floor, self.tolerance)
+            diff = check_sync(step, learner_lp, sampler_lps, self.tolerance)
+        return {"sync_bytes": meta["bytes"], "sync_update_loss": loss, "sync_max_diff": diff}

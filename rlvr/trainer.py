@@ -19,7 +19,6 @@ from rlvr.actors import Actors
 from rlvr.learner import TrainSample
 from rlvr.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve
 from rlvr.rollout import ScoredGroup, score_groups
-from rlvr.sync import check_sync, default_tolerance
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ class Trainer:
                                              drop_zero_variance=cfg.algo.drop_zero_variance, eps=cfg.algo.eps,
                                              with_old_logprobs=cfg.run.off_policy and not self.tis)
             train = self._train(samples)                                             # learner
-            sync = self._sync(step + 1)                                              # weight sync
+            sync = self.actors.sync.push(step + 1)                                   # weight sync (verified)
             if not cfg.run.off_policy and not last:
                 pending = self._submit_next()
             elif last:
@@ -115,9 +114,11 @@ class Trainer:
         resume_step = self.step if ckpt is not None else None  # a fresh run starts its files afresh
         self.metrics = MetricsWriter(self.out, resume_step=resume_step)
         self.pairs = DpoPairWriter(self.out, resume_step=resume_step)
-        sync = self._sync(self.step, full=True)
-        print(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s "
-              f"(probe max |dlogp| {sync['sync_max_diff']:.1e})", flush=True)
+        sync = self.actors.sync.start(self.step)                                   # base once, then the adapter
+        ws = self.actors.sync
+        print(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
+              f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})",
+              flush=True)
         if self.step == 0 and self.cfg.run.eval_every >= 0:
             self._evaluate()
 
@@ -147,19 +148,6 @@ class Trainer:
                                       loss_norm=a.loss_norm, max_len=s.max_tokens, kl=a.kl, kl_coef=a.kl_coef,
                                       temperature=s.temperature, top_p=s.top_p,
                                       tis_cap=a.tis_cap if self.tis else None)
-
-    def _sync(self, step: int, full: bool = False) -> dict:
-        """Push the learner's weights to every sampler, then prove it with the probe's logprobs."""
-        t0 = time.perf_counter()
-        self.actors.push_weights(full=full)
-        sync_s = time.perf_counter() - t0
-        diff = float("nan")
-        if self.cfg.sync.check:
-            learner_lp, sampler_lps = self.actors.probe(self.probe)
-            tol = self.cfg.sync.tolerance or default_tolerance(self.actors.sampler_dtype)
-            log.debug("probe: learner %s sampler %s", learner_lp[:3], [lp[:3] for lp in sampler_lps])
-            diff = check_sync(step, learner_lp, sampler_lps, tol)
-        return {"sync_s": sync_s, "sync_max_diff": diff}
 
     def _evaluate(self) -> dict:
         """Mean reward (pass@1, greedy by default) on the held-out split, overall and per verifier."""

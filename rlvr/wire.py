@@ -12,7 +12,11 @@ The bytes are plain safetensors (header length, JSON header, data; the header pa
 bytes): `safetensors.torch.load(bytes(buf))` reads what `pack` wrote, and `unpack` reads what
 `safetensors.torch.save` writes.
 
-What this module does NOT do: choose the tensors (`rlvr.policy.dense_weights`), move them between
+The adapter a push carries after start-up (`adapter_tensors` / `parse_adapter`): per LoRA module
+`{module}.lora_A` [r, in], `{module}.lora_B` [out, r], `{module}.lora_scaling` [1] (fp32, HF module
+names) and `rlvr.version` [1] (int64: the learner's step), so a sampler can say which update it serves.
+
+What this module does NOT do: choose the tensors (`rlvr.policy.dense_weights`, `lora_factors`), move them between
 processes (Ray's object store: a numpy array is one copy in and zero copies out), or load them into an
 engine (`rlvr.sampler`).
 """
@@ -26,7 +30,10 @@ import warnings
 import numpy as np
 import torch
 
-__all__ = ["Packer", "unpack", "tensor_names"]
+__all__ = ["Packer", "adapter_tensors", "parse_adapter", "unpack", "tensor_names"]
+
+_VERSION = "rlvr.version"
+_PARTS = (".lora_A", ".lora_B", ".lora_scaling")
 
 _CODES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
           torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
@@ -130,3 +137,36 @@ def unpack(blob) -> dict[str, torch.Tensor]:
             flat = torch.frombuffer(view, dtype=torch.uint8, offset=start + begin, count=end - begin)
             out[name] = flat.view(dtype).view(shape)
     return out
+
+
+def adapter_tensors(factors: dict, version: int) -> dict[str, torch.Tensor]:
+    """The adapter's wire tensors from `rlvr.policy.lora_factors` output (module -> a, b, scaling)."""
+    out = {_VERSION: torch.tensor([version], dtype=torch.int64)}
+    for name, f in factors.items():
+        out[f"{name}.lora_A"] = f.a
+        out[f"{name}.lora_B"] = f.b
+        out[f"{name}.lora_scaling"] = torch.tensor([f.scaling], dtype=torch.float32)
+    return out
+
+
+def parse_adapter(tensors: dict[str, torch.Tensor]) -> tuple[int, dict]:
+    """(version, module -> LoraFactors) from `adapter_tensors` output; ValueError on an incomplete module."""
+    from rlvr.policy import LoraFactors
+
+    if _VERSION not in tensors:
+        raise ValueError("not an adapter push: no rlvr.version tensor")
+    version = int(tensors[_VERSION].reshape(-1)[0])
+    modules: dict[str, dict] = {}
+    for key, t in tensors.items():
+        for part in _PARTS:
+            if key.endswith(part):
+                modules.setdefault(key[: -len(part)], {})[part] = t
+    out = {}
+    for name, parts in modules.items():
+        if len(parts) != len(_PARTS):
+            raise ValueError(f"adapter push (version {version}): module {name} lacks {sorted(set(_PARTS) - set(parts))}")
+        a, b = parts[".lora_A"], parts[".lora_B"]
+        if a.dim() != 2 or b.dim() != 2 or a.shape[0] != b.shape[1]:
+            raise ValueError(f"adapter push: {name} has lora_A {tuple(a.shape)} and lora_B {tuple(b.shape)}")
+        out[name] = LoraFactors(a=a, b=b, scaling=float(parts[".lora_scaling"].reshape(-1)[0]))
+    return version, out

@@ -6,8 +6,10 @@
 - `RayRig`: a learner actor and a sampler actor, as `rlvr.actors.Actors` places them for `rlvr.run`;
   weights go learner -> object store -> sampler, the driver passing only the reference.
 
-Both expose: generate, train_step, push (timed export + load), probe (max |logprob diff| of a fixed
-sequence between learner and sampler), close. What this module does NOT do: time whole steps or decide
+Both expose: generate, train_step, push (timed export + load: the base and the adapter when `full`,
+the adapter alone otherwise, served in `mode`, see `rlvr.sync`), probe (max |logprob diff| of a fixed
+sequence between learner and sampler), meta (the learner's adapter version and fingerprints), report
+(what the sampler serves), close. What this module does NOT do: time whole steps or decide
 what to measure (the benchmark modules do).
 """
 
@@ -22,12 +24,16 @@ LEARNER = {"quantize": "nf4", "lora_rank": 16, "lora_alpha": 32, "micro_batch": 
            "target_modules": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")}
 
 
-def make_rig(kind: str, model_dir: str, *, dtype: str, lr: float, seed: int):
-    return (RayRig if kind == "ray" else InProcessRig)(model_dir, dtype=dtype, lr=lr, seed=seed)
+def make_rig(kind: str, model_dir: str, *, dtype: str, lr: float, seed: int, mode: str = "lora"):
+    return (RayRig if kind == "ray" else InProcessRig)(model_dir, dtype=dtype, lr=lr, seed=seed, mode=mode)
+
+
+def _base_dtype(mode: str, dtype: str) -> str:
+    return "float32" if mode == "merge" else dtype  # as rlvr.sync.WeightSync: merge keeps the fp32 base
 
 
 class InProcessRig:
-    def __init__(self, model_dir: str, *, dtype: str, lr: float, seed: int):
+    def __init__(self, model_dir: str, *, dtype: str, lr: float, seed: int, mode: str = "lora"):
         from rlvr.sampler import actor_env
 
         cores = os.cpu_count() or 1
@@ -37,7 +43,7 @@ class InProcessRig:
         from rlvr.learner import Learner
         from rlvr.sampler import Sampler
 
-        self.dtype = dtype
+        self.dtype, self.mode = dtype, mode
         self.learner = Learner(str(model_dir), lr=lr, seed=seed, device="cpu", num_threads=cores, **LEARNER)
         self.sampler = Sampler(str(model_dir), dtype=dtype, max_model_len=1024, kv_cache_gib=1.0, seed=seed)
 
@@ -49,28 +55,45 @@ class InProcessRig:
 
     def push(self, full: bool) -> dict:
         t0 = time.perf_counter()
-        blob = self.learner.export_weights(dtype=self.dtype, full=full)
+        blob, meta = self.learner.export_adapter()
+        if full:
+            base = self.learner.export_base(dtype=_base_dtype(self.mode, self.dtype))
+            self.sampler.load_base(base, list(meta["fingerprints"]), self.mode)
         t1 = time.perf_counter()
-        self.sampler.load_weights(blob)
+        self.sampler.load_adapter(blob)
         t2 = time.perf_counter()
-        return {"sync_s": t2 - t0, "export_s": t1 - t0, "load_s": t2 - t1, "bytes": len(blob)}
+        return {"sync_s": t2 - t0, "export_s": t1 - t0, "load_s": t2 - t1,
+                "bytes": meta["bytes"] + (len(base) if full else 0)}
 
     def probe(self, token_ids: list[int]) -> float:
         return compare_logprobs(self.learner.logprobs(token_ids), self.sampler.probe_logprobs(token_ids))
+
+    def meta(self) -> dict:
+        return self.learner.export_adapter()[1]
+
+    def report(self) -> dict:
+        return self.sampler.adapter_report()
+
+    def serve_adapter(self, on: bool) -> None:
+        """`lora` mode only: put the adapter path into vLLM's layers or take it out (the engine's own speed)."""
+        from rlvr.serving import unwrap
+
+        worker = self.sampler.llm.llm_engine.model_executor.driver_worker.worker
+        worker.rlvr_server.wrap() if on else unwrap(worker.get_model())
 
     def close(self) -> None:
         pass
 
 
 class RayRig:
-    def __init__(self, model_dir: str, *, dtype: str, lr: float, seed: int):
+    def __init__(self, model_dir: str, *, dtype: str, lr: float, seed: int, mode: str = "lora"):
         import ray
 
         from rlvr.actors import init_ray
         from rlvr.learner import make_learner_actor
         from rlvr.sampler import make_sampler_actor
 
-        self.ray, self.dtype = ray, dtype
+        self.ray, self.dtype, self.mode = ray, dtype, mode
         init_ray(None, max(os.cpu_count() or 1, 2))
         self.learner = make_learner_actor(str(model_dir), num_cpus=1, num_gpus=0, lr=lr, seed=seed, device="cpu",
                                           **LEARNER)
@@ -85,17 +108,28 @@ class RayRig:
         return self.ray.get(self.learner.train_step.remote(samples, **kw))
 
     def push(self, full: bool) -> dict:
-        """As `rlvr.actors.Actors.push_weights`: the learner's export goes into the object store once and
-        the sampler reads it there; the driver only passes the reference on."""
+        """As `rlvr.sync.WeightSync`: the learner's export goes into the object store once and the sampler
+        reads it there; the driver only passes the reference on."""
         ray = self.ray
         t0 = time.perf_counter()
-        ref = self.learner.export_weights.remote(dtype=self.dtype, full=full)
+        ref, meta_ref = self.learner.export_adapter.options(num_returns=2).remote()
+        meta = ray.get(meta_ref)
+        base_bytes = 0
+        if full:
+            base = self.learner.export_base.remote(dtype=_base_dtype(self.mode, self.dtype))
+            ray.get(self.sampler.load_base.remote(base, list(meta["fingerprints"]), self.mode))
+            base_bytes = len(ray.get(base))  # a zero-copy view of the stored array: costs a mapping, not a copy
         ray.wait([ref], fetch_local=False)
         t1 = time.perf_counter()
-        ray.get(self.sampler.load_weights.remote(ref))
+        ray.get(self.sampler.load_adapter.remote(ref))
         t2 = time.perf_counter()
-        size = len(ray.get(ref))  # a zero-copy view of the stored array: costs a mapping, not a copy
-        return {"sync_s": t2 - t0, "export_s": t1 - t0, "load_s": t2 - t1, "bytes": size}
+        return {"sync_s": t2 - t0, "export_s": t1 - t0, "load_s": t2 - t1, "bytes": meta["bytes"] + base_bytes}
+
+    def meta(self) -> dict:
+        return self.ray.get(self.learner.export_adapter.options(num_returns=2).remote()[1])
+
+    def report(self) -> dict:
+        return self.ray.get(self.sampler.adapter_report.remote())
 
     def probe(self, token_ids: list[int]) -> float:
         learner_lp, sampler_lp = self.ray.get([self.learner.logprobs.remote(token_ids),

@@ -208,7 +208,7 @@ def _fleet(spec: dict, kw: dict):
     def make(index: int):
         return make_sampler_actor(index, spec["model_dir"], seed=spec["seed"] + index, in_process=True, **kw)
 
-    fleet = SamplerFleet(make, spec["samplers"], weights=lambda: b"")
+    fleet = SamplerFleet(make, spec["samplers"])  # no weight sync: a restart serves the model as loaded
     ray.get([a.ready.remote() for a in fleet.actors])
     return fleet.generate, ray.shutdown
 

@@ -1,19 +1,17 @@
-"""Weight sync: seconds to push a policy update from the learner to the samplers, and the sync check.
+"""Weight sync per mode: bytes and seconds per update, the served update's loss, the check's margins, tok/s.
 
-The learner exports the LoRA-touched modules as dense safetensors bytes (nf4 base dequantized + LoRA
-delta, in the sampler's dtype; `rlvr.wire`) and the sampler reloads them in place; then the sync check
-compares the sampler's logprobs of a fixed probe with the learner's. `--rig inprocess` (default) times
-that with the plain classes in one process; `--rig ray` takes `rlvr.run`'s route
-(`rlvr.actors.Actors.push_weights`: learner actor -> object store -> sampler actor, the driver passing
-only the reference), which adds one copy into the object store.
+One contender per (sync mode, sampler dtype), each in a fresh process (`rlvr.bench.workers`): the learner
+(nf4 + LoRA r16) and a sampler start, the base goes over once (`full` push), then each update is a real
+GRPO `train_step` on completions the sampler just generated (alternating +-1 advantages, so the policy
+moves even when rewards are all equal) followed by an adapter-only push (`rlvr.sync`). Per update:
+- `bytes`, `sync_s` (export + load; `--rig ray` takes `rlvr.run`'s route through the object store);
+- `update_loss`: the served update's relative L2 error against the learner's (fingerprint estimate,
+  `rlvr.sync.update_loss`), and `stale_update_loss`: the same for the sampler *before* the push, i.e.
+  what a skipped push or a previous adapter would show; margin = stale / `sync.update_tolerance`;
+- the probe's max |dlogp| after and before the push, against the tolerance calibrated at start-up.
+Then generation throughput with the trained adapter served (`gen_tok_s`): what each mode costs rollouts.
 
-Each update is preceded by a real GRPO `train_step` on completions the sampler just generated (with
-alternating +-1 advantages, so the step moves the policy even when rewards are all equal). Before each
-push the still-stale sampler is probed too: `stale_max_diff` shows how far the policy moved, i.e. that a
-missed push would have been caught when it exceeds the tolerance.
-
-What this benchmark does NOT do: compare with a peer (TRL without vLLM has no push: its generator is
-the trained model), or time the first, full sync apart from reporting it.
+What this benchmark does NOT do: compare with a peer (TRL without vLLM has no push), or measure a GPU.
 """
 
 from __future__ import annotations
@@ -22,53 +20,81 @@ import statistics
 import time
 
 from rlvr.bench import common
+from rlvr.bench.workers import run_worker, worker_entry
 
 
 def add_arguments(p) -> None:
     p.add_argument("--model", default=None, help=f"model name (default {common.DEFAULT_MODEL}; --quick: tiny:0)")
-    p.add_argument("--updates", type=int, default=None, help="timed policy updates (default 3; --quick 2)")
+    p.add_argument("--updates", type=int, default=None, help="timed policy updates (default 4; --quick 2)")
     p.add_argument("--rig", choices=("inprocess", "ray"), default="inprocess",
                    help="plain Learner and Sampler in one process, or Ray actors (rlvr.run's route)")
-    p.add_argument("--dtype", default=None, help="sampler dtype (default: rlvr's `auto`, bf16 only with native bf16)")
-    p.add_argument("--tolerance", type=float, default=None, help="sync check tolerance (default: rlvr's for the dtype)")
-    p.add_argument("--lr", type=float, default=1e-3, help="learner lr for the updates (visible policy moves)")
+    p.add_argument("--modes", default="lora,merge", help="sync modes to compare (rlvr.sync.resolve_mode)")
+    p.add_argument("--dtypes", default=None,
+                   help="sampler dtypes (default: rlvr's `auto`, and float32 when that differs; --quick: auto only)")
+    p.add_argument("--tolerance", type=float, default=None, help="probe tolerance (default: calibrated at start)")
+    p.add_argument("--lr", type=float, default=3e-4, help="learner lr for the updates (default: the default job's)")
     p.add_argument("--seed", type=int, default=0)
 
 
 def run(args) -> dict:
+    from rlvr.config import SyncConfig
+    from rlvr.model import resolve_model
+    from rlvr.sampler import pick_dtype
+
+    model = args.model or (common.QUICK_MODEL if args.quick else common.DEFAULT_MODEL)
+    auto = pick_dtype("auto")
+    dtypes = args.dtypes.split(",") if args.dtypes else [auto] + ([] if args.quick or auto == "float32" else ["float32"])
+    machine = common.machine_info()
+    spec = {"model_dir": str(resolve_model(model)), "updates": args.updates or (2 if args.quick else 4),
+            "rig": args.rig, "lr": args.lr, "seed": args.seed, "quick": bool(args.quick),
+            "tolerance": args.tolerance, "update_tolerance": SyncConfig().update_tolerance}
+    contenders = []
+    for dtype in dtypes:
+        for mode in args.modes.split(","):
+            common.log(f"contender: mode {mode}, {dtype} sampler")
+            contenders.append(run_worker("rlvr.bench.sync", {**spec, "kind": f"{mode}-{dtype}", "mode": mode,
+                                                             "dtype": dtype}))
+    return _report(args, machine, model, spec, contenders)
+
+
+def worker_main(spec: dict) -> dict:
+    common.set_cpu_env()
     from transformers import AutoTokenizer
 
     from rlvr.bench.rig import make_rig
     from rlvr.config import SyncConfig
-    from rlvr.model import resolve_model
-    from rlvr.sampler import pick_dtype
-    from rlvr.sync import default_tolerance, make_probe
+    from rlvr.sync import calibrated_tolerance, make_probe, resolve_mode, update_loss
 
-    model = args.model or (common.QUICK_MODEL if args.quick else common.DEFAULT_MODEL)
-    updates = args.updates or (2 if args.quick else 3)
-    dtype = args.dtype or pick_dtype("auto")
-    tolerance = args.tolerance or SyncConfig().tolerance or default_tolerance(dtype)
-    machine = common.machine_info()
-    model_dir = str(resolve_model(model))
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    quick, dtype = spec["quick"], spec["dtype"]
+    tokenizer = AutoTokenizer.from_pretrained(spec["model_dir"])
     probe = make_probe(tokenizer, SyncConfig().probe_len)
-    prompts = common.chat_prompts(tokenizer, common.bench_rows(2, seed=args.seed))
-    t0 = time.perf_counter()
-    rig = make_rig(args.rig, model_dir, dtype=dtype, lr=args.lr, seed=args.seed)
-    startup = time.perf_counter() - t0
+    prompts = common.chat_prompts(tokenizer, common.bench_rows(16, seed=spec["seed"]))
+    rig = make_rig(spec["rig"], spec["model_dir"], dtype=dtype, lr=spec["lr"], seed=spec["seed"], mode=spec["mode"])
+    startup = time.time() - spec["t_launch"]
     try:
-        first = {**rig.push(full=True), "max_diff": rig.probe(probe)}
+        first = rig.push(full=True)
+        floor = rig.probe(probe)
+        tolerance = calibrated_tolerance(dtype, floor, spec["tolerance"])
         rows = []
-        for i in range(updates):
-            train_s = _update(rig, prompts, max_tokens=16 if args.quick else 32)
-            stale = rig.probe(probe)
+        for i in range(spec["updates"]):
+            train_s = _update(rig, prompts[:2], max_tokens=16 if quick else 32)
+            meta = rig.meta()
+            stale = {"stale_update_loss": update_loss(rig.report()["served"], meta["fingerprints"]),
+                     "stale_max_diff": rig.probe(probe)}
             timing = rig.push(full=False)
-            rows.append({"update": i + 1, "train_s": round(train_s, 2), "stale_max_diff": stale, **timing,
+            loss = update_loss(rig.report()["served"], meta["fingerprints"])
+            rows.append({"update": i + 1, "train_s": round(train_s, 2), **timing, **stale, "update_loss": loss,
                          "max_diff": rig.probe(probe)})
-            common.log(f"update {i + 1}: sync {rows[-1]['sync_s']:.3f} s, max diff {rows[-1]['max_diff']:.3g}")
+            common.log(f"{spec['kind']} update {i + 1}: sync {timing['sync_s']:.3f} s, loss {loss:.3g}")
+        gen = _generation(rig, spec["mode"], prompts[:4] if quick else prompts, n=4 if quick else 8,
+                          max_tokens=16 if quick else 64)
     finally:
         rig.close()
-    return _report(args, machine, model, dtype, tolerance, startup, first, rows, len(probe))
+    lossy = resolve_mode(spec["mode"], dtype)[1]
+    return {"mode": spec["mode"], "dtype": dtype, "lossy": lossy, "startup_s": round(startup, 2),
+            "first_full_sync": {**first, "max_diff": floor}, "probe_floor": floor, "tolerance": tolerance,
+            "update_tolerance": spec["update_tolerance"], "updates": rows, **gen,
+            "summary": _summary(rows, tolerance, spec["update_tolerance"], lossy)}
 
 
 def _update(rig, prompts: list[str], max_tokens: int) -> float:
@@ -81,22 +107,60 @@ def _update(rig, prompts: list[str], max_tokens: int) -> float:
     return float(rig.train_step(samples, max_len=max_tokens)["seconds"])
 
 
-def _report(args, machine, model, dtype, tolerance, startup, first, rows, probe_len) -> dict:
-    sync_times = [r["sync_s"] for r in rows]
-    worst = max(r["max_diff"] for r in rows)
-    summary = {"sync_s_mean": round(statistics.mean(sync_times), 4), "sync_s_max": round(max(sync_times), 4),
-               "max_diff": worst, "tolerance": tolerance, "check_passed": bool(worst <= tolerance),
-               "stale_max_diff_mean": statistics.mean(r["stale_max_diff"] for r in rows),
-               "under_1s": bool(max(sync_times) < 1.0)}
-    payload = {"benchmark": "sync", "quick": bool(args.quick), "model": model, "sampler_dtype": dtype,
-               "rig": args.rig, "probe_len": probe_len, "startup_s": round(startup, 2),
-               "first_full_sync": first, "updates": rows, "summary": summary, "machine": machine}
-    table = [[r["update"], r["sync_s"], r["export_s"], r["load_s"], r["bytes"] / 1e6, r["max_diff"],
-              r["stale_max_diff"]] for r in rows]
-    print(common.table(table, ["update", "sync s", "export s", "load s", "MB", "max |dlogp|", "stale |dlogp|"]))
-    print(f"sync check ({dtype} sampler, tolerance {tolerance}): "
-          f"{'passed' if summary['check_passed'] else 'FAILED'}; mean {summary['sync_s_mean']:.3f} s per update")
-    bars = [("first sync\n(full)", first["sync_s"])] + [(f"update {r['update']}", r["sync_s"]) for r in rows]
-    common.write_result(payload, args.out or "results/sync.json", bars, "seconds",
-                        f"weight sync ({args.rig}): {model} -> {dtype} sampler")
+def _generation(rig, mode: str, prompts: list[str], n: int, max_tokens: int) -> dict:
+    """Generation tok/s with the adapter served; in `lora` mode (in-process rig) alternately without the
+    adapter path too, twice each, so that the path's own cost is a ratio measured under the same load."""
+    def once() -> tuple[int, float]:
+        t0 = time.perf_counter()
+        groups = rig.generate(prompts, n=n, max_tokens=max_tokens, temperature=1.0)
+        return sum(len(c.token_ids) for g in groups for c in g.completions), time.perf_counter() - t0
+
+    tokens, seconds = once()
+    out = {"gen_tokens": tokens, "gen_s": round(seconds, 2), "gen_tok_s": round(tokens / seconds, 1)}
+    if mode != "lora" or not hasattr(rig, "serve_adapter"):
+        return out
+    served, plain = [tokens / seconds], []
+    for _ in range(2):
+        rig.serve_adapter(False)
+        plain.append(_rate(once()))
+        rig.serve_adapter(True)
+        served.append(_rate(once()))
+    served_rate, plain_rate = statistics.median(served), statistics.median(plain)
+    return {**out, "gen_tok_s": round(served_rate, 1), "gen_tok_s_without_adapter_path": round(plain_rate, 1),
+            "adapter_path_cost": round(1 - served_rate / plain_rate, 3)}
+
+
+def _rate(sample: tuple[int, float]) -> float:
+    return sample[0] / sample[1]
+
+
+def _summary(rows: list[dict], tolerance: float, update_tolerance: float, lossy: bool) -> dict:
+    times = [r["sync_s"] for r in rows]
+    worst_loss, worst_diff = max(r["update_loss"] for r in rows), max(r["max_diff"] for r in rows)
+    stale_loss = min(r["stale_update_loss"] for r in rows)
+    return {"sync_s_p50": round(statistics.median(times), 4), "sync_s_mean": round(statistics.mean(times), 4),
+            "sync_s_max": round(max(times), 4), "bytes": rows[-1]["bytes"], "update_loss_max": worst_loss,
+            "max_diff": worst_diff, "tolerance": tolerance,
+            "check_passed": bool(worst_diff <= tolerance and (lossy or worst_loss <= update_tolerance)),
+            # how far over the threshold the least visible stale sampler lands (>= 1: caught)
+            "stale_update_margin": stale_loss / update_tolerance,
+            "stale_probe_margin": min(r["stale_max_diff"] for r in rows) / tolerance}
+
+
+def _report(args, machine, model, spec, contenders) -> dict:
+    table = [[f"{c['mode']} {c['dtype']}" + (" (lossy)" if c["lossy"] else ""), c["summary"]["bytes"] / 1e6,
+              c["summary"]["sync_s_p50"], c["summary"]["update_loss_max"], c["summary"]["stale_update_margin"],
+              c["probe_floor"], c["summary"]["max_diff"], c["summary"]["stale_probe_margin"], c["gen_tok_s"]]
+             for c in contenders]
+    print(common.table(table, ["mode", "MB/update", "sync p50 s", "update loss", "stale/update tol",
+                               "probe floor", "probe max", "stale/probe tol", "gen tok/s"]))
+    payload = {"benchmark": "sync", "quick": bool(args.quick), "model": model, "rig": args.rig,
+               "lr": spec["lr"], "contenders": contenders, "machine": machine}
+    bars = [(f"{c['mode']}\n{c['dtype']}", c["summary"]["sync_s_p50"]) for c in contenders]
+    common.write_result(payload, args.out or "results/sync.json", bars, "seconds per update (p50)",
+                        f"adapter sync ({args.rig}): {model}")
     return payload
+
+
+if __name__ == "__main__":
+    worker_entry(worker_main)

@@ -68,6 +68,7 @@ def test_smoke_config_runs_the_whole_loop(tmp_path):
     assert [s["step"] for s in steps] == [1, 2, 3]
     for s in steps:
         assert s["sync_max_diff"] <= 1e-3  # fp32 sampler: the push must be exact up to kernels
+        assert s["sync_update_loss"] <= 1e-6 and 0 < s["sync_bytes"]  # only the adapter, served exactly
         assert s["tokens_per_s"] > 0 and s["completion_len_mean"] > 0
         assert "tis_weight_mean" not in s
     trained = [s for s in steps if "mismatch_max_abs" in s]
@@ -77,6 +78,8 @@ def test_smoke_config_runs_the_whole_loop(tmp_path):
     evals = eval_lines(out)
     assert evals[0]["step"] == 0 and evals[-1]["step"] == 3
     assert (out / "adapter" / "adapter_config.json").exists()
+    adapter_bytes = (out / "adapter" / "adapter_model.safetensors").stat().st_size
+    assert all(s["sync_bytes"] <= 2 * adapter_bytes for s in steps)
     assert (out / "reward_curve.png").stat().st_size > 1000
     assert (out / "dpo_pairs.jsonl").exists()
     assert list(out.glob("**/events.out.tfevents.*"))
@@ -123,26 +126,22 @@ def test_resume_after_sigkill(tmp_path):
 # -- the sync check stops a run whose samplers kept stale weights -------------------------------------------
 @pytest.mark.slow
 def test_skipped_sync_stops_the_run(tmp_path, monkeypatch):
-    from rlvr.actors import Actors
     from rlvr.config import load_config
     from rlvr.run import prepare
-    from rlvr.sync import SyncMismatchError
+    from rlvr.sync import SyncMismatchError, WeightSync
     from rlvr.trainer import Trainer
 
     pushes = []
-    real_push = Actors.push_weights
 
-    def push_once(self, full=False):  # the initial full push happens; every later one is "forgotten"
-        pushes.append(full)
-        if full:
-            real_push(self, full=full)
+    def forget(self):  # the start-up sync happens; every later push is "forgotten"
+        pushes.append(self._adapter)
 
-    monkeypatch.setattr(Actors, "push_weights", push_once)
+    monkeypatch.setattr(WeightSync, "_send", forget)
     cfg = load_config(HERE / "learn.yaml", [f"run.output_dir={tmp_path}", "run.steps=3"])
     job = prepare(cfg)
     trainer = Trainer(cfg, job)
     try:
-        with pytest.raises(SyncMismatchError) as err:
+        with pytest.raises(SyncMismatchError, match="push did not arrive") as err:
             trainer.run()
     finally:
         trainer.close()
@@ -151,7 +150,7 @@ def test_skipped_sync_stops_the_run(tmp_path, monkeypatch):
 
         ray.shutdown()
     assert err.value.step == 1 and err.value.max_diff > err.value.tolerance
-    assert pushes == [True, False]
+    assert len(pushes) == 1
 
 
 # -- two samplers share each batch; one dies mid-run, is replaced and its prompts generated again ----------

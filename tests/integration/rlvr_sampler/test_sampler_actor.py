@@ -53,3 +53,34 @@ def test_sampler_actor_generates_and_takes_a_verified_push(tmp_path):
     finally:
         if started:
             ray.shutdown()
+
+
+@pytest.mark.slow
+def test_multiprocess_engine_actor_serves_the_adapter_exactly(tmp_path):
+    """`sampler.in_process: false`: the adapter is served in vLLM's worker process, reached by RPC."""
+    import ray
+
+    from rlvr.learner import Learner, TrainSample
+    from rlvr.sync import compare_logprobs, verify_update
+
+    model_dir = build_tiny_model(tmp_path / "m", seed=0)
+    learner = Learner(str(model_dir), quantize="nf4", lora_rank=4, lora_alpha=8, lr=1e-2, device="cpu")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        actor = make_sampler_actor(0, str(model_dir), dtype="float32", max_model_len=256, kv_cache_gib=0.25,
+                                   in_process=False)
+        blob, meta = learner.export_adapter()
+        ray.get(actor.load_base.remote(learner.export_base(dtype="float32"), list(meta["fingerprints"]), "lora"))
+        learner.train_step([TrainSample([5, 6, 7], [8, 9, 10], 1.0), TrainSample([5, 6, 7], [11, 9, 3], -1.0)])
+        blob, meta = learner.export_adapter()
+        ray.get(actor.load_adapter.remote(blob))
+        assert verify_update(1, meta, [ray.get(actor.adapter_report.remote())], exact=True,
+                             update_tolerance=0.01) < 1e-9
+        probe = [5, 17, 42, 99, 7, 250, 31, 8, 64, 120]
+        assert compare_logprobs(learner.logprobs(probe), ray.get(actor.probe_logprobs.remote(probe))) < 1e-4
+        ray.kill(actor)
+    finally:
+        if started:
+            ray.shutdown()

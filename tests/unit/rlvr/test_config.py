@@ -76,6 +76,8 @@ def test_unknown_section_is_an_error(tmp_path):
     ("data:\n  prompt_template: 'Solve: {q}'\n", r"must contain \{question\}"),
     ("rewards:\n  verifiers: []\n", r"at least one verifier"),
     ("rewards:\n  verifiers:\n    - {name: math, wieght: 2}\n", r"unknown key 'wieght'.*did you mean 'weight'"),
+    ("sync:\n  mode: dense\n", r"sync.mode must be one of 'auto', 'lora', 'merge'; got 'dense'"),
+    ("sync:\n  update_tolerance: 0\n", r"sync.update_tolerance must be > 0"),
     ("run: 5\n", r"section 'run' .* must be a mapping"),
     ("- a\n- b\n", r"must hold a mapping of sections"),
 ])
