@@ -68,8 +68,13 @@ MEANINGS: dict[str, str] = {
     "learner.grad_clip": "gradient-norm clip (0: off)",
     "learner.micro_batch": "samples per forward/backward pass (gradient accumulation over the step)",
     "learner.dtype": "learner compute dtype",
-    "sync.check": "after each weight push, compare learner and sampler logprobs on a probe",
-    "sync.tolerance": "largest allowed probe logprob difference (null: by sampler dtype)",
+    "sync.mode": "how samplers serve the learner's adapter: `lora` (unmerged, exact in every dtype), `merge` "
+                 "(into the serving weights: exact in fp32, lossy in bf16, announced at start) or `auto` (= lora)",
+    "sync.check": "after each weight push, check the served adapter version, fingerprints and probe logprobs",
+    "sync.update_tolerance": "largest allowed sync_update_loss (relative L2 error of the served weight update) in "
+                             "an exact mode",
+    "sync.tolerance": "largest allowed probe logprob difference (null: by sampler dtype, widened to 3x the floor "
+                      "measured at start-up)",
     "sync.probe_len": "probe length in tokens",
     "run.steps": "training steps",
     "run.output_dir": "the run folder (metrics, checkpoints, adapter); an existing run there needs "
