@@ -33,7 +33,8 @@ OUTPUTS = ("checkpoints", "metrics.jsonl", "dpo_pairs.jsonl", "tb", "adapter", "
 RESUMABLE = frozenset({
     "run.steps", "run.eval_every", "run.save_every", "run.log_every", "run.output_dir",
     "rewards.workers", "rewards.timeout_s", "sampler.num_samplers", "sampler.kv_cache_gib",
-    "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus", "sync.check", "sync.tolerance", "sync.mode", "sync.update_tolerance",
+    "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus", "sync.check", "sync.tolerance",
+    "sync.mode", "sync.update_tolerance",
 })
 
 
