@@ -9,6 +9,7 @@ What it does not do: find the answer inside the region (see `math_extract`) or j
 
 from __future__ import annotations
 
+import bisect
 import re
 
 __all__ = ["outside_think", "answer_region", "visually_empty", "drop_command"]
@@ -94,7 +95,7 @@ def answer_region(text: str) -> str:
     text = unicode_view(outside_think(text))
     text = _HTML_COMMENT.sub(" ", text)
     text = _IFFALSE.sub(" ", text)
-    text = _HIDDEN.sub(" ", text)
+    text = _drop_hidden(text)
     text = _TEX_COMMENT.sub("", text)
     text = _ANSWER_TAG.sub(lambda m: "\n" if m.group(1) else "\nAnswer: ", text)
     return uncolor(drop_command(text, _PHANTOMS))
@@ -102,12 +103,68 @@ def answer_region(text: str) -> str:
 
 # Unseen or struck text (M2, M12): a comment environment, a markdown comment line, an HTML element hidden by
 # style or attribute, markdown `~~..~~` and HTML <s>/<del>/<strike> (a struck answer is no answer; a struck
-# earlier box no longer stands).
-_HIDDEN = re.compile(
-    r"\\begin\{comment\}.*?(?:\\end\{comment\}|\Z)|(?m:^\[//\]:\s*#.*$)"
-    r"|(?<![^\s(*_])~~(?![\s~])[^\n]{0,2000}?(?<![\s\\~])~~(?=[\s.,;:!?)*_]|$)"  # markdown strike, not ties x~~=~~5
-    r"|<(s|del|strike)(?:\s[^<>]*)?>.*?</\1\s*>"
-    r"|<(\w+)\b[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|\shidden\b)[^>]*>.*?(?:</\2\s*>|\Z)", re.S | re.I)
+# earlier box no longer stands). Found by bounded regexes and paired by position: linear time.
+_COMMENTS = re.compile(r"\\begin\{comment\}.*?(?:\\end\{comment\}|\Z)|(?m:^\[//\]:\s*#.*$)", re.S)
+_ELEMENT = re.compile(r"<(s|del|strike)(?:\s[^<>]{0,200})?>|<(\w{1,20})\b[^<>]{0,300}?(?:display\s*:\s*none"
+                      r"|visibility\s*:\s*hidden|\shidden\b)[^<>]{0,300}>", re.I)
+_TILDE_OPEN = re.compile(r"(?<![^\s(*_])~~(?![\s~])")  # markdown strike, not LaTeX ties (x~~=~~5)
+_TILDE_CLOSE = re.compile(r"(?<![\s\\~])~~(?=[\s.,;:!?)*_]|$)")
+
+
+def _drop_hidden(text: str) -> str:
+    if "\\begin{comment}" in text or "[//]:" in text:
+        text = _COMMENTS.sub(" ", text)
+    if "<" in text:
+        text = _drop_elements(text)
+    if "~~" in text:
+        text = _drop_tildes(text)
+    return text
+
+
+def _drop_elements(text: str) -> str:
+    """Without struck or hidden HTML elements (an unclosed hidden one hides the rest; an unclosed <s> is text)."""
+    out, pos, lower, missing = [], 0, text.lower(), set()
+    for m in _ELEMENT.finditer(text):
+        if m.start() < pos:
+            continue
+        tag = (m.group(1) or m.group(2)).lower()
+        close = -1 if tag in missing else lower.find("</" + tag, m.end())
+        if close < 0:
+            missing.add(tag)  # not found from here, so not from anywhere later either
+            if m.group(2):
+                out.append(text[pos:m.start()])
+                pos = len(text)
+                break
+            continue
+        end = lower.find(">", close)
+        out.append(text[pos:m.start()] + " ")
+        pos = len(text) if end < 0 else end + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _drop_tildes(text: str) -> str:
+    """Without `~~struck~~` spans (opener and closer on one line)."""
+    closers = [m.start() for m in _TILDE_CLOSE.finditer(text)]
+    if not closers:
+        return text
+    newlines = [i for i, c in enumerate(text) if c == "\n"]
+    out, pos = [], 0
+    for m in _TILDE_OPEN.finditer(text):
+        if m.start() < pos:
+            continue
+        k = bisect.bisect_left(closers, m.end())
+        if k == len(closers):
+            break
+        n = bisect.bisect_left(newlines, m.end())
+        if n < len(newlines) and newlines[n] < closers[k]:
+            continue
+        out.append(text[pos:m.start()] + " ")
+        pos = closers[k] + 2
+    out.append(text[pos:])
+    return "".join(out)
+
+
 # R1-style `<answer>..</answer>` reads as an "Answer:" statement (so `<`/`>` are not relations)
 _ANSWER_TAG = re.compile(r"<(/?)answer>", re.I)
 # Unicode that shows a value other than its code points say: invisible format characters go; dashes before
@@ -121,6 +178,8 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, iso
 _DASH_MINUS = re.compile("(?<![\\w.)\\]}])[\u2010\u2011\u2012\u2013\u2014\ufe63\uff0d\u2212](?=\\s*[\\d\uff10-\uff19.])")
 _SUPERSCRIPT = re.compile("[\u2070\u00b9\u00b2\u00b3\u2074-\u207b]+")
 _SUP_MAP = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b", "0123456789+-")
+_SUB_MAP = str.maketrans("\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089", "0123456789")
+_SLASHED = re.compile("([\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)[\u2044/]([\u2080-\u2089]+)")  # \u00b3\u2044\u2084 = 3/4
 _VULGAR = {"\u00bd": (1, 2), "\u2153": (1, 3), "\u2154": (2, 3), "\u00bc": (1, 4), "\u00be": (3, 4),
            "\u2155": (1, 5), "\u2156": (2, 5), "\u2157": (3, 5), "\u2158": (4, 5), "\u2159": (1, 6),
            "\u215a": (5, 6), "\u2150": (1, 7), "\u215b": (1, 8), "\u215c": (3, 8), "\u215d": (5, 8),
@@ -128,6 +187,10 @@ _VULGAR = {"\u00bd": (1, 2), "\u2153": (1, 3), "\u2154": (2, 3), "\u00bc": (1, 4
 _VULGAR_RE = re.compile("[" + "".join(_VULGAR) + "]")
 _GROUP_SPACE = re.compile("(?<=\\d)[\u00a0\u202f\u2009](?=\\d{3}(?!\\d))")
 _OVERLAY_AFTER = re.compile("([$}])([\u0334-\u0338\u20d2\u20e0\u20e5])")
+
+
+def _frac(num: object, den: object) -> str:
+    return "\\frac{" + str(num) + "}{" + str(den) + "}"
 
 
 def unicode_view(text: str) -> str:
@@ -140,8 +203,9 @@ def unicode_view(text: str) -> str:
         return text
     text = _BIDI.sub(" ? ", text.translate(_ZERO_WIDTH))
     text = _DASH_MINUS.sub("-", text)
+    text = _SLASHED.sub(lambda m: _frac(m.group(1).translate(_SUP_MAP), m.group(2).translate(_SUB_MAP)), text)
     text = _SUPERSCRIPT.sub(lambda m: "^{" + m.group(0).translate(_SUP_MAP) + "}", text)
-    text = _VULGAR_RE.sub(lambda m: "\\frac{{{}}}{{{}}}".format(*_VULGAR[m.group(0)]), text)
+    text = _VULGAR_RE.sub(lambda m: _frac(*_VULGAR[m.group(0)]), text)
     text = _GROUP_SPACE.sub("\\,", text)
     return _OVERLAY_AFTER.sub(r"\2\1", text)
 
@@ -195,7 +259,7 @@ _INVISIBLE = re.compile(
 _RULE = re.compile(r"\\rule\s*(?:\[[^\]]*\])?\{[^{}]*\}\s*\{[^{}]*\}")
 _SIZED = ("hspace", "vspace", "hskip", "kern", "color", "textcolor", "mspace", "rule")
 _WRAPPERS = ("text", "textrm", "textbf", "textit", "mathrm", "mathbf", "mathit", "mbox", "operatorname",
-             "boldsymbol", "mathsf", "texttt", "smash", "bm", "mathbin",
+             "boldsymbol", "mathsf", "texttt", "smash", "bm", "ensuremath", "mathbin",
              "mathord", "mathop")
 
 

@@ -182,7 +182,8 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
     standing: dict[str, None] = {}  # distinct, in order; past 17 the verifier calls it a hedge anyway
     for (s, e, c, h), (nxt, *_rest) in zip(found[:-1], found[1:], strict=True):
         # "#### 42 .. #### 43", "Answer: 7 .. Answer: 8"; not "Final Answer: The final answer is 7" (nested)
-        same_kind = h == how and h in ("answer_is", "hashes") and e <= nxt and re.search(r"\d", c or "")
+        same_kind = (h == how and h in ("answer_is", "hashes") and e <= nxt and re.search(r"\d", c or "")
+                     and not _CORRECTION.search(c))  # "The answer is 5 but wait, let me re-check... 7"
         if (h == "boxed" or same_kind) and c is not None and c != content and not _CORRECTION.search(region[e:nxt]):
             standing[_with_prefix(region, s, c)] = None
             if len(standing) > 17:

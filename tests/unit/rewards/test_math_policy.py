@@ -175,7 +175,8 @@ POLICY["M5"] += [("\\boxed{7}\\text{ (approx.)}", "7", 0.0, "retracted")]
 POLICY["M6"] += [("#### 42\n#### 43", "43", 0.0, "hedge"),
                  ("Answer: 7\n\nAnswer: 8", "8", 0.0, "hedge"),
                  ("<answer>7</answer><answer>8</answer>", "8", 0.0, "hedge"),
-                 ("Final Answer: The final answer is $7$. I hope it is correct.", "7", 1.0, "correct")]
+                 ("Final Answer: The final answer is $7$. I hope it is correct.", "7", 1.0, "correct"),
+                 ("The answer is 5 but wait, let me re-check... The answer is 7.", "7", 1.0, "correct")]
 POLICY["M7"] += [("\\boxed{7|8}", "7", 0.0, "hedge")]
 POLICY["M10"] += [("\\boxed{\\lessapprox 7}", "7", 0.0, "relation"),
                   ("\\boxed{7^+}", "7", 0.0, "relation"),
