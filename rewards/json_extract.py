@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["extract_json", "JsonExtractError", "max_depth", "loads_strict", "answer_region", "scan", "Span",
@@ -79,9 +80,31 @@ def _float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
         raise _Refused("non_finite_number", f"{text[:40]} overflows to infinity")
+    if value.is_integer() and (exact := Decimal(text)) != exact.to_integral_value():
+        # 3.0000000000000001 rounds to the integer 3.0: a schema's "integer" and an expected 3 would pass a
+        # value the text does not hold (a consumer with exact decimals reads 3.0000000000000001)
+        raise _Refused("inexact_number", f"{text[:40]} is not an integer, but a double rounds it to one")
     return value
 
 
+def _surrogates_ok(value: Any) -> None:
+    """A lone UTF-16 surrogate escape decodes to a str no UTF-8 consumer can encode (RFC 8259 8.2)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Refused("invalid_json", "a lone surrogate escape") from None
+        elif isinstance(v, dict):
+            stack.extend(v)
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
 
 
@@ -97,7 +120,10 @@ def loads_strict(text: str) -> Any:
     rewards.json_extract.JsonExtractError: duplicate_key: key 'a' appears twice
     """
     try:
-        return _STRICT.decode(text)
+        value = _STRICT.decode(text)
+        if _SURROGATE_ESCAPE.search(text):
+            _surrogates_ok(value)
+        return value
     except _Refused as exc:
         raise JsonExtractError(exc.reason, exc.detail) from None
     except RecursionError:

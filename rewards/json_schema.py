@@ -6,7 +6,8 @@ No peer ships one. Which value is graded, and what may surround it, is the polic
 unless `allow_prose=False`; no second value, no broken JSON, stray bracket or glued comma beside it; no
 NaN/Infinity, no duplicate keys). Validation uses `jsonschema` with the draft the schema declares (default
 2020-12), with `pattern`/`patternProperties` given ECMA-262 semantics (`rewards.ecma_regex`).
-It does not give partial credit for nearly-valid output, and does not check `format` keywords.
+`format` is asserted for date, email, ipv4, ipv6 and uuid only (J15).
+It does not give partial credit for nearly-valid output.
 """
 
 from __future__ import annotations
@@ -85,7 +86,13 @@ def _cached_validator(schema_text: str):
     schema = ecma_schema(json.loads(schema_text))
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     cls.check_schema(schema)  # also compiles every (translated) pattern: bad regex -> SchemaError
-    return _validator_class(cls)(schema)
+    return _validator_class(cls)(schema, format_checker=_FORMATS)
+
+
+# `format` is asserted where jsonschema checks it without extra packages and the same way in every draft
+# (J15): a schema that asks for a date wants a date, and a policy paid for "2024-13-45" learns to emit junk.
+# Others (date-time, uri, hostname, regex: Python's `re` is not ECMA-262) stay annotations.
+_FORMATS = jsonschema.FormatChecker(formats=("date", "email", "idn-email", "ipv4", "ipv6", "uuid"))
 
 
 def validator_for(schema: Any):

@@ -32,7 +32,7 @@ _ANSWER_IS = re.compile(
 _HASHES = re.compile(r"####\s*([^\n]+)")
 _NUMBER = re.compile(
     r"(?:-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?)(?:\s*\\?%)?")
-_OVERLAYS = "\u0335\u0336\u0337\u0338\u20d2\u20e5"
+_OVERLAYS = "\u0334\u0335\u0336\u0337\u0338\u20d2\u20e0\u20e5"
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n|;\s")
 # words after a committed answer that take it back ("wait", "that is wrong", "let me re-check")
 _RETRACT = re.compile(
@@ -40,7 +40,7 @@ _RETRACT = re.compile(
     r"scratch\s+that|retract|reconsider|redo|on\s+second\s+thought|let\s+me\s+re-?(?:check|think|consider|do|"
     r"calculate|compute|evaluate|examine)|no\s*,|ignore\s+(?:that|this|the\s+above)|kidding|joking|"
     r"not\s+(?:the\s+)?(?:answer|it|valid|possible)\b|(?:is|was)n't\s+(?:the\s+)?(?:answer|right|correct)|"
-    r"alternatively|also\s+(?:works|possible|valid|correct)|(?:could|might|may)\s+(?:also\s+)?be|or\s+possibly|"
+    r"(?<=\()(?:approx(?:\.|imately)?|roughly|estimated?|about)\s*\.?\s*\)|alternatively|also\s+(?:works|possible|valid|correct)|(?:could|might|may)\s+(?:also\s+)?be|or\s+possibly|"
     r"another\s+(?:answer|solution|possibility|candidate)|however|disagree|likely|plausible|\bbut\s+(?:it'?s\s+|it\s+is\s+)?-?\d|"
     r"(?:correct|right|true|actual|real)\s+(?:answer|value|result|number|solution))")
 # between two boxes, words that say the first was a false start ("but then correct it:")
@@ -60,7 +60,7 @@ _DOUBT = re.compile(
     r"impossible|false|except|exclude|equation|figure|page|line|chapter|section|item|part|see)\b|\?")
 # what stands just before a box and changes what it says: "not \boxed{4}", "\geq \boxed{4}", "3 or \boxed{4}"
 _BEFORE_BOX = re.compile(
-    r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|(?:\bnot|n't|\bnever)(?:\s+[A-Za-z]+){0,2}|\bno|\bat\s+(?:least|most)|"
+    r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|(?:\bnot|n't|\bnever|\bcannot)(?:\s+[A-Za-z]+){0,2}|\\(?:overset|stackrel)\s*\{\s*\?\s*\}\s*\{\s*=\s*\}|\bno|\bat\s+(?:least|most)|"
     r"\b(?:more|less|fewer|greater|other)\s+than|\bover|\bunder|\babout|\bapproximately|\bor|\bnor|\bneither|"
     r"\\pm|±|\\vee|\\lor)\s*(?:\$|\\\(|\\\[)?\s*\\(?:boxed|fbox)\s*\{$")
 
@@ -181,7 +181,10 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
         return Extraction(None, "retracted")
     standing: dict[str, None] = {}  # distinct, in order; past 17 the verifier calls it a hedge anyway
     for (s, e, c, h), (nxt, *_rest) in zip(found[:-1], found[1:], strict=True):
-        if h == "boxed" and c is not None and c != content and not _CORRECTION.search(region[e:nxt]):
+        # "#### 42 .. #### 43", "Answer: 7 .. Answer: 8"; not "Final Answer: The final answer is 7" (nested)
+        same_kind = (h == how and h in ("answer_is", "hashes") and e <= nxt and re.search(r"\d", c or "")
+                     and not _CORRECTION.search(c))  # "The answer is 5 but wait, let me re-check... 7"
+        if (h == "boxed" or same_kind) and c is not None and c != content and not _CORRECTION.search(region[e:nxt]):
             standing[_with_prefix(region, s, c)] = None
             if len(standing) > 17:
                 break
@@ -215,7 +218,8 @@ def last_box(text: str) -> str | None:
     return region[spans[-1][0]:spans[-1][1]]
 
 
-_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox|textit|operatorname)\s*\{([^{}]*)\}")
+_WRAPPERS = re.compile(r"\\(?:text|textbf|textrm|textsf|texttt|mathrm|mathbf|mathsf|mathit|mbox|textit|operatorname"
+                       r"|boldsymbol|bm|smash)\s*\{([^{}]*)\}")
 _SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\left|\\right|\\displaystyle|\\dfrac|\\tfrac|"
                       r"\\(?:tiny|scriptsize|footnotesize|small|normalsize|large|Large|LARGE|huge|Huge)\b")
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\bdollars?\b|\beuros?\b|\bcents?\b", re.I)

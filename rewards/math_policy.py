@@ -25,12 +25,15 @@ unlikely unsure wrong incorrect false estimate estimated is are was were be
 """.split())
 _FUNCTION_WORDS = frozenset("sin cos tan cot sec csc log ln exp sqrt pi inf infty mod gcd lcm det max min "
                             "arcsin arccos arctan sinh cosh tanh".split())
-_STRUCK = re.compile(r"[\u0335-\u0338\u20d2\u20e5]|\\(?:not\b|cancel|bcancel|xcancel|sout|st\b|xout|stkout)")
+_STRUCK = re.compile(r"[\u0334-\u0338\u20d2\u20e0\u20e5]|\\(?:not\b|cancel|bcancel|xcancel|sout|st\b|xout|stkout)")
 _NEGATED = re.compile(r"\\(?:neq?|notin|nleq?|ngeq?|nless|ngtr|nsubseteq?|nequiv)\b|≠|∉|!=")
 _INEQ = re.compile(r"\\(?:leq?|geq?|lt|gt|leqslant|geqslant)\b|[<>≤≥]")
-_OTHER_REL = re.compile(r"\\(?:approx|sim|simeq|equiv|cong|propto|to|rightarrow|Rightarrow|implies|iff)\b|≈")
+_OTHER_REL = re.compile(r"\\(?:approx|sim|simeq|equiv|cong|propto|to|rightarrow|Rightarrow|implies|iff|lessapprox|gtrapprox"
+                        r"|lesssim|gtrsim|approxeq|thickapprox|thicksim|backsim|eqsim|asymp|doteq|ll|gg|lll|ggg|prec|succ"
+                        r"|preceq|succeq|nearrow|searrow|uparrow|downarrow)\b|[≈≃≅∼≲≳≪≫]"
+                        r"|\^\s*\{?\s*[+-]\s*\}?(?!\s*[\d({\\a-zA-Z])")  # 7^+: a one-sided limit, not a value
 _HEDGE = re.compile(r"\\(?:vee|lor|wedge|land|mp|pm|cup|cap|[lc]?dots)\b|±|∓|\bor\b|\band\b|\beither\b|;|\\\\|"
-                    r"\?|\.\.\.|…")
+                    r"\?|\.\.\.|…|\d\s*(?:\||\\mid)\s*[-+]?\d")  # 7|8
 _NAN = re.compile(r"(?i)\bnan\b|\\frac\{0\}\{0\}|(?<![\d.])0\s*/\s*0(?![\d.])|\\infty\s*-\s*\\infty")
 _TWO_NUMBERS = re.compile(r"(?<![_^\d.])\d+(?:\.\d+)?\s+[-+]?\d")  # "3 4"; not "\\log_2 8"
 

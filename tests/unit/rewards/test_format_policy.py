@@ -24,8 +24,18 @@ POLICY = {
            (TEMPLATE, "<think>a</think><answer>56</answer><answer>57</answer>", 0.0),
            (TEMPLATE, "<think>a<answer>1</answer></think><answer>56</answer>", 0.0),
            (TEMPLATE, "<think>7*8</think><answer>\\,</answer>", 0.0),
-           (TEMPLATE, "<think>7*8</think><answer>\\phantom{56}</answer>", 0.0)],
+           (TEMPLATE, "<think>7*8</think><answer>\\phantom{56}</answer>", 0.0),
+           (TEMPLATE, "<think>a</think><answer>\u200b</answer>", 0.0),
+           (TEMPLATE, "<think>a</think><answer>&nbsp;</answer>", 0.0),
+           (TEMPLATE, "<think>a</think><answer><!-- 7 --></answer>", 0.0),
+           (TEMPLATE, "<think>\na\n</think>\n\n<answer>\n7\n</answer>", 1.0)],
 }
+# red-team round 1: white text, zero-width and braille blanks, struts, kerns and rules show no answer
+POLICY["F2"] += [(BOXED, "\\boxed{" + body + "}", 0.0) for body in (
+    "\\color{white}{7}", "\\textcolor{white}{x}", "\\textcolor{#FFFFFF}{7}", "{\\color{white}{42}}", "\u200b",
+    "\\text{\u2800}", "\\rule{0pt}{0pt}", "\\kern1em", "\\hskip 1em", "\\mskip 5mu", "\\strut", "\\mathstrut",
+    "\\smash{}", "\\hspace*{1em}")]
+POLICY["F2"] += [(BOXED, "\\boxed{\\textcolor{red}{7}}", 1.0), (BOXED, "\\boxed{\\phantom{x}7}", 1.0)]
 CASES = [(key, *case) for key, cases in POLICY.items() for case in cases]
 
 
@@ -39,7 +49,16 @@ def test_every_format_row_of_the_readme_is_tested():
 
 
 INVISIBLE = ["\\,", "\\;", "\\:", "\\!", "\\ ", " ", "~", "\\quad", "\\qquad", "{}", "\\phantom{x}", "\\hphantom{42}",
-             "\\vphantom{X}", "\\text{ }", "\\mathrm{\\,}", "\\hspace{2em}", "\\displaystyle", "\\color{white}"]
+             "\\vphantom{X}", "\\text{ }", "\\mathrm{\\,}", "\\hspace{2em}", "\\displaystyle", "\\strut", "\\kern1em",
+             "\u200b"]
+# `\color{white}` hides everything after it in its group, so it is invisible, but not a harmless prefix
+# (red-team round 1: the old property pinned `\color{white}0` as visible, which is the defect)
+
+
+@settings(max_examples=40, deadline=None)
+@given(parts=st.lists(st.sampled_from(INVISIBLE), max_size=3), visible=st.sampled_from(["0", "x", "-1", "\\pi"]))
+def test_white_text_shows_nothing(parts, visible):
+    assert BOXED.score("so \\boxed{" + "".join(parts) + "\\color{white}" + visible + "}").reward == 0.0
 
 
 @settings(max_examples=80, deadline=None)

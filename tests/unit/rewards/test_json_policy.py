@@ -85,6 +85,15 @@ POLICY = [
     ("J13", '{"s": NaN}', {"properties": {"s": {"maximum": 0, "minimum": 1}}}, {}, 0.0, "non_finite_number"),
     ("J14", '{"name": "Ann", "age": 3.0}', PERSON, {}, 1.0, "valid"),
     ("J14", '{"name": "Ann", "age": true}', PERSON, {}, 0.0, "schema_violation"),
+    # red-team round 1: a literal that only rounds to an integer, lone surrogates, asserted formats
+    ("J9", '{"name": "Ann", "age": 3.0000000000000001}', PERSON, {}, 0.0, "inexact_number"),
+    ("J9", '{"name": "\\ud800", "age": 3}', PERSON, {}, 0.0, "invalid_json"),
+    ("J9", '{"name": "\\ud83d\\ude00", "age": 3}', PERSON, {}, 1.0, "valid"),
+    ("J15", '{"d": "2024-13-45"}', {"properties": {"d": {"format": "date"}}}, {}, 0.0, "schema_violation"),
+    ("J15", '{"d": "2024-02-29"}', {"properties": {"d": {"format": "date"}}}, {}, 1.0, "valid"),
+    ("J15", '{"e": "nobody"}', {"properties": {"e": {"format": "email"}}}, {}, 0.0, "schema_violation"),
+    ("J15", '{"i": "999.1.1.1"}', {"properties": {"i": {"format": "ipv4"}}}, {}, 0.0, "schema_violation"),
+    ("J15", '{"u": "x"}', {"properties": {"u": {"format": "uri"}}}, {}, 1.0, "valid"),
 ]
 
 

@@ -81,6 +81,10 @@ ADVERSARIAL = [
     "The answer is " + "9" * 100_000,
     "1+" * 200_000 + "1",
     "\\boxed{" * 20_000,
+    # red-team round 1: the hidden/struck-text passes must stay linear (each of these was seconds to a minute
+    # with one unbounded regex)
+    "<a " * 30_000, "<s>" * 30_000, "<del x" * 20_000, "~~x " * 30_000, "{\\color{white}" * 20_000,
+    "\\textcolor{red}{" * 20_000, "7\u00b2" * 50_000,
 ]
 
 

@@ -159,6 +159,45 @@ POLICY = {
             ("\\boxed{\\text{the question asks if it is 7}}", "7", 0.0, "prose"),
             ("\\boxed{\\sin x}", "\\sin(x)", 1.0, None)],
 }
+# red-team round 1 (benchmarks/data/redteam_round1.jsonl): classes the in-sample sets missed
+POLICY["M1"] += [("<think>a</think> \\boxed{8} </think> \\boxed{7}", "7", 0.0, "hedge"),
+                 ("3+4 = 7, so \\boxed{7}</think>", "7", 0.0, "no_answer")]
+POLICY["M2"] += [("\\begin{comment}\n\\boxed{7}\n\\end{comment}", "7", 0.0, "no_answer"),
+                 ("[//]: # (\\boxed{7})\nI could not solve it.", "7", 0.0, "no_answer"),
+                 ('<span style="display:none">\\boxed{7}</span> no idea', "7", 0.0, "no_answer"),
+                 ("\\boxed{\\color{white}{7}}", "7", 0.0, "no_answer"),
+                 ("\\boxed{{\\color{white}1}7}", "17", 0.0, "wrong"),
+                 ("\\boxed{\\textcolor{red}{7}}", "7", 1.0, "correct"),
+                 ("\\boxed{\\color{blue} 7}", "7", 1.0, "correct")]
+POLICY["M4"] += [("<answer>7</answer>", "7", 1.0, "correct"),
+                 ("<think>3+4</think>\n<answer>\\boxed{7}</answer>", "7", 1.0, "correct")]
+POLICY["M5"] += [("\\boxed{7}\\text{ (approx.)}", "7", 0.0, "retracted")]
+POLICY["M6"] += [("#### 42\n#### 43", "43", 0.0, "hedge"),
+                 ("Answer: 7\n\nAnswer: 8", "8", 0.0, "hedge"),
+                 ("<answer>7</answer><answer>8</answer>", "8", 0.0, "hedge"),
+                 ("Final Answer: The final answer is $7$. I hope it is correct.", "7", 1.0, "correct"),
+                 ("The answer is 5 but wait, let me re-check... The answer is 7.", "7", 1.0, "correct")]
+POLICY["M7"] += [("\\boxed{7|8}", "7", 0.0, "hedge")]
+POLICY["M10"] += [("\\boxed{\\lessapprox 7}", "7", 0.0, "relation"),
+                  ("\\boxed{7^+}", "7", 0.0, "relation"),
+                  ("It cannot be $\\boxed{7}$.", "7", 0.0, None),
+                  ("$3+4 \\overset{?}{=} \\boxed{7}$", "7", 0.0, "hedge")]
+POLICY["M12"] += [("~~$\\boxed{7}$~~", "7", 0.0, "no_answer"),
+                  ("~~$\\boxed{7}$~~ $\\boxed{8}$", "8", 1.0, "correct"),
+                  ("<del>$\\boxed{7}$</del>", "7", 0.0, "no_answer"),
+                  ("$\\boxed{7\u20e0}$", "7", 0.0, "struck"),
+                  ("$\\boxed{7}$\u0338", "7", 0.0, "struck")]
+POLICY["M14"] += [("\\boxed{\\boldsymbol{7}}", "7", 1.0, "correct"),
+                  ("\\boxed{\\smash{7}}", "7", 1.0, "correct")]
+POLICY["M20"] = [("\\boxed{\uff14\uff12}", "42", 1.0, "correct"),
+                 ("\\boxed{4\u200b2}", "42", 1.0, "correct"),
+                 ("\\boxed{\u20137}", "-7", 1.0, "correct"),
+                 ("\\boxed{2\u00b3}", "8", 1.0, "correct"),
+                 ("\\boxed{7\u00b2}", "72", 0.0, "wrong"),
+                 ("\\boxed{1\u00bd}", "1.5", 1.0, "correct"),
+                 ("\\boxed{1\u00bd}", "5.5", 0.0, "wrong"),
+                 ("The answer is 1\u00a0000.", "1000", 1.0, "correct"),
+                 ("\\boxed{\u202e21}", "12", 0.0, None)]
 CASES = [(key, *case) for key, cases in POLICY.items() for case in cases]
 
 

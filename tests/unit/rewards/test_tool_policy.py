@@ -88,6 +88,8 @@ POLICY = [
     ("T8", '<tool_call>{"name": "add", "arguments": {"a": NaN, "b": 2}}</tool_call>', [A], 0.0,
      "non_finite_number"),
     ("T8", tc({"name": "add", "arguments": '{"a": Infinity, "b": 2}'}), [A], 0.0, "non_finite_number"),
+    ("T8", '<tool_call>{"name": "add", "arguments": {"a": 1.0000000000000001, "b": 2}}</tool_call>', [A], 0.0,
+     "inexact_number"),
     ("T9", tc({"name": "add", "arguments": D(A["arguments"])}), [A], 1.0, "match"),
     ("T9", tc({"name": "get_time"}), [{"name": "get_time", "arguments": {}}], 1.0, "match"),
     ("T9", tc({"name": "add", "arguments": None}), [A], 0.0, "malformed_arguments"),
