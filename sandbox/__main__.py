@@ -2,7 +2,8 @@
 or `python -m sandbox check SOLUTION.py --stdin IN.txt --expect OUT.txt`; `python -m sandbox layers`.
 
 Prints one JSON object (status, passed, total, detail, duration_s). Exit code 0 whatever the verdict,
-2 for usage errors (argparse's convention), 1 when the sandbox cannot run here (missing layers).
+2 for usage errors (argparse's convention; a tests file that does not compile is one: tests are trusted input,
+so a broken one is the caller's mistake, not a verdict on the solution), 1 when the sandbox cannot run here.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         source, *rest = [f.read_text() for f in files]
     except OSError as e:
         parser.error(str(e))
+    if not io_mode:
+        try:
+            compile(rest[0], str(args.tests), "exec")
+        except (SyntaxError, ValueError) as e:
+            parser.error(f"{args.tests} does not compile: line {getattr(e, 'lineno', '?')}: {getattr(e, 'msg', e)}")
     allow = [x for x in args.allow_missing.split(",") if x]
     try:
         with Sandbox(workers=1, timeout=args.timeout, allow_missing=allow) as sb:

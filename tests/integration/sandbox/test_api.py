@@ -96,3 +96,13 @@ def test_cli_prints_one_json_object(tmp_path):
     out = _cli("check", str(sol), "--stdin", str(tmp_path / "in.txt"), "--expect", str(tmp_path / "out.txt"))
     assert json.loads(out.stdout)["status"] == "pass"
     assert _cli("check", str(sol)).returncode == 2
+
+
+def test_cli_refuses_a_tests_file_that_does_not_compile(tmp_path):
+    """Tests are trusted input: a broken tests file is the caller's mistake (exit 2, one line), not a verdict."""
+    sol, tests = tmp_path / "sol.py", tmp_path / "tests.py"
+    sol.write_text(ADD)
+    tests.write_text("assert add(1, 2) == 3\nassert add(1,\n")
+    out = _cli("check", str(sol), "--tests", str(tests))
+    assert out.returncode == 2 and out.stdout == ""
+    assert "tests.py does not compile: line 2" in out.stderr and "Traceback" not in out.stderr
