@@ -1,8 +1,6 @@
 """The format grading policy of `rewards/README.md` (F rows), by table and by property: a box counts only
 where `math` would read it (outside think, comments, phantoms; closed) and only when it shows something."""
 
-import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +9,6 @@ from hypothesis import strategies as st
 from rewards.format import FormatVerifier
 
 BOXED, TEMPLATE = FormatVerifier(), FormatVerifier(style="think_answer")
-README = Path(__file__).parents[3] / "rewards" / "README.md"
 
 POLICY = {
     "F1": [(BOXED, "<think>maybe 50</think> \\boxed{56}", 1.0), (BOXED, "<think>\\boxed{56}</think> 56", 0.0),
@@ -44,8 +41,9 @@ def test_policy_row(key, verifier, completion, reward):
     assert verifier.score(completion).reward == reward
 
 
-def test_every_format_row_of_the_readme_is_tested():
-    assert set(re.findall(r"^\| (F\d+) \|", README.read_text(), re.M)) == set(POLICY)
+def test_every_format_row_of_the_readme_is_tested(readme_policy_ids):
+    ids = readme_policy_ids("F")
+    assert ids and ids == set(POLICY)
 
 
 INVISIBLE = ["\\,", "\\;", "\\:", "\\!", "\\ ", " ", "~", "\\quad", "\\qquad", "{}", "\\phantom{x}", "\\hphantom{42}",
