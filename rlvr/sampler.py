@@ -84,10 +84,9 @@ class WeightLoaderExtension:
 
     def rlvr_reload_weights(self, blob) -> int:
         from rlvr.serving import unwrap
-        from rlvr.wire import unpack
 
         unwrap(self.get_model())  # dense weights replace a served adapter (its report then shows it)
-        tensors = {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
+        tensors = _hf_tensors(blob)
         self.reload_weights(weights_iterator=iter(tensors.items()))
         return len(tensors)
 
@@ -98,23 +97,27 @@ class WeightLoaderExtension:
     def rlvr_load_base(self, blob, targets: list[str], mode: str) -> int:
         """Load the base (HF names) and keep what `mode` needs to serve adapters (`rlvr.serving`)."""
         from rlvr.serving import AdapterServer
-        from rlvr.wire import unpack
 
-        tensors = {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
+        tensors = _hf_tensors(blob)
         self.rlvr_server = AdapterServer(self.get_model(), mode, self.vllm_config.model_config.dtype)
         self.rlvr_server.load_base(tensors, [t.removeprefix(_PEFT_PREFIX) for t in targets], self._rlvr_reload)
         return len(tensors)
 
     def rlvr_apply_adapter(self, blob) -> int:
-        from rlvr.wire import unpack
-
-        tensors = {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
+        tensors = _hf_tensors(blob)
         self.rlvr_server.apply(tensors, self._rlvr_reload)
         return self.rlvr_server.version
 
     def rlvr_adapter_report(self) -> dict:
         server = getattr(self, "rlvr_server", None)
         return server.report() if server else {"version": -1, "mode": "none", "received": {}, "served": {}}
+
+
+def _hf_tensors(blob) -> dict:
+    """The tensors of a received safetensors blob under HF names (PEFT's prefix dropped), as views."""
+    from rlvr.wire import unpack
+
+    return {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
 
 
 @contextmanager
