@@ -6,7 +6,7 @@ closest known key as a hint), a value of the wrong type is an error (`steps: ten
 list their allowed values, and numeric ranges are checked when a section is built.
 
 YAML sections carry the dataclass names (`model`, `data`, `sampler`, `rewards`, `algo`, `learner`,
-`sync`, `run`, `ray`); nesting stops at two levels (`rewards.verifiers` is a list of small mappings).
+`sync`, `run`, `ray`, `health`); nesting stops at two levels (`rewards.verifiers` is a list of small mappings).
 Command-line overrides are `section.key=value` strings whose value is parsed as a YAML scalar
 (`run.steps=3`, `sampler.temperature=0.7`, `rewards.verifiers=[{name: math}]`).
 
@@ -30,7 +30,7 @@ from typing import Any, Literal
 import yaml
 
 __all__ = [
-    "AlgoConfig", "ConfigError", "DataConfig", "LearnerConfig", "ModelConfig", "RayConfig", "RewardsConfig",
+    "AlgoConfig", "ConfigError", "DataConfig", "HealthConfig", "LearnerConfig", "ModelConfig", "RayConfig", "RewardsConfig",
     "RunConfig", "RunSection", "SamplerConfig", "SyncConfig", "VerifierSpec", "configs_dir", "load_config",
     "parse_overrides", "resolve_config_path", "save_config",
 ]
@@ -255,6 +255,48 @@ class RunSection(_Section):
 
 
 @dataclass(frozen=True)
+class HealthConfig(_Section):
+    """The run's health monitors (rlvr.health; rules in docs/health.md): thresholds, windows, what stops the run."""
+
+    _name = "health"
+    enabled: bool = True
+    baseline_steps: int = 3            # the first steps every drift is measured against
+    window: int = 3                    # the latest steps a monitor averages over
+    correctness: str | None = None     # the task's correctness component (None: the first verifier)
+    correct_share_min: float = 0.33    # dominance: least share of the weighted reward gain from correctness
+    min_gain: float = 0.05             # dominance: smallest weighted gain worth judging
+    copy_ngram: int = 6                # prompt copy: words in a row shared with the prompt
+    copy_max: float = 0.25             # prompt copy: largest fraction of completions that copy
+    identical_max: float = 0.5         # identical: largest fraction of completions repeating one in their group
+    untrusted_pay_max: float = 0.2     # untrusted pay: largest fraction of paid completions that were truncated
+    length_ratio_max: float = 1.5      # verbosity: window mean length / baseline mean length
+    truncation_rise_max: float = 0.2   # verbosity: window truncation rate - baseline rate
+    zero_variance_max: float = 0.9     # collapse: largest fraction of groups with equal rewards
+    entropy_ratio_min: float = 0.3     # collapse: least window entropy / baseline entropy
+    kl_max: float = 0.5                # collapse: largest KL to the base (when algo.kl is on)
+    regression_task: str | None = None  # a second held-out set: a reasoning-gym task (None: none)
+    regression_task_kwargs: dict = field(default_factory=dict)
+    regression_size: int = 32
+    regression_se: float = 2.0         # regression: a drop beyond this many standard errors warns
+    stop_on: list[str] = field(default_factory=list)  # monitors that stop the run when they fire ("all": any)
+
+    def _check(self) -> None:
+        from rlvr.health.monitors import MONITORS
+
+        _require(self.baseline_steps >= 1 and self.window >= 1, "health.baseline_steps and health.window must be >= 1")
+        _require(self.copy_ngram >= 2, "health.copy_ngram must be >= 2")
+        _require(self.regression_size >= 2, "health.regression_size must be >= 2")
+        for key in ("correct_share_min", "copy_max", "identical_max", "untrusted_pay_max", "zero_variance_max",
+                    "entropy_ratio_min"):
+            _require(0 <= getattr(self, key) <= 1, f"health.{key} must be in [0, 1]")
+        for key in ("min_gain", "length_ratio_max", "truncation_rise_max", "kl_max", "regression_se"):
+            _require(getattr(self, key) >= 0, f"health.{key} must be >= 0")
+        for name in self.stop_on:
+            _require(name == "all" or name in MONITORS,
+                     f"health.stop_on: unknown monitor {name!r} (known: all, {', '.join(MONITORS)})")
+
+
+@dataclass(frozen=True)
 class RayConfig(_Section):
     _name = "ray"
     address: str | None = None
@@ -267,6 +309,7 @@ class RayConfig(_Section):
 _SECTIONS: dict[str, type[_Section]] = {
     "model": ModelConfig, "data": DataConfig, "sampler": SamplerConfig, "rewards": RewardsConfig,
     "algo": AlgoConfig, "learner": LearnerConfig, "sync": SyncConfig, "run": RunSection, "ray": RayConfig,
+    "health": HealthConfig,
 }
 
 
@@ -283,6 +326,7 @@ class RunConfig:
     sync: SyncConfig = field(default_factory=SyncConfig)
     run: RunSection = field(default_factory=RunSection)
     ray: RayConfig = field(default_factory=RayConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dicts and lists (YAML/JSON-ready); `load_config` reads the result back unchanged."""

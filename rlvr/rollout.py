@@ -27,6 +27,7 @@ class ScoredGroup:
     rewards: list[float] = field(default_factory=list)
     components: list[dict] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    why: list[dict] = field(default_factory=list)  # per completion: component -> why it scored (rlvr.health)
 
 
 def _chunks(items: list, parts: int) -> list[list]:
@@ -122,10 +123,18 @@ def score_groups(groups: list[ScoredGroup], reward: Any, pool: Any) -> None:
     log.debug("scored %d completions in %.2f s", len(rows), time.perf_counter() - t0)
     it = iter(scores)
     for g in groups:
-        g.rewards, g.components, g.reasons = [], [], []
+        g.rewards, g.components, g.reasons, g.why = [], [], [], []
         for _ in g.completions:
             s = next(it)
             g.rewards.append(0.0 if s is None else float(s.reward))
             info = {} if s is None else dict(s.info)
             g.components.append(dict(info.get("components", {})))
             g.reasons.append("not_applicable" if s is None else str(info.get("reason", "")))
+            g.why.append(_why(info))
+
+
+def _why(info: dict) -> dict[str, str]:
+    """Component -> its verifier's reason, with where the answer was found when it says (`correct/last_number`)."""
+    found = info.get("found_by") if isinstance(info.get("found_by"), dict) else {}
+    return {name: f"{reason}/{found[name]}" if name in found else str(reason)
+            for name, reason in info.get("reasons", {}).items()}

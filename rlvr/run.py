@@ -16,6 +16,7 @@ The loop itself is `trainer.Trainer`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class Job:
     reward: Any          # rewards.Composite
     pool: Any            # rewards.RewardPool
     probe: list[int]
+    regression_rows: list[dict] = dataclasses.field(default_factory=list)  # health: a second held-out task
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -123,10 +125,28 @@ def prepare(cfg) -> Job:
     for row in (*train_rows, *eval_rows):
         row["prompt"] = data.format_prompt(tokenizer, row["question"], cfg.data.system_prompt,
                                            cfg.data.prompt_template, fields=row)
+    regression_rows = _regression_rows(cfg, tokenizer)
     stream = data.PromptStream(train_rows, cfg.data.prompts_per_step, cfg.data.seed)
     pool = RewardPool(workers=cfg.rewards.workers, timeout_s=cfg.rewards.timeout_s)
     return Job(model_dir=model_dir, stream=stream, eval_rows=eval_rows, reward=reward, pool=pool,
-               probe=make_probe(tokenizer, cfg.sync.probe_len))
+               probe=make_probe(tokenizer, cfg.sync.probe_len), regression_rows=regression_rows)
+
+
+def _regression_rows(cfg, tokenizer) -> list[dict]:
+    """health.regression_task's rows (another reasoning-gym task), prompted like the training rows."""
+    from rlvr import data
+
+    h = cfg.health
+    if not h.regression_task:
+        return []
+    try:
+        rows = data.reasoning_gym_rows(h.regression_task, h.regression_size, cfg.data.seed + 7_000_003,
+                                       h.regression_task_kwargs)
+    except data.DataError as err:
+        raise UserError(f"health.regression_task: {err}") from err
+    for row in rows:
+        row["prompt"] = data.format_prompt(tokenizer, row["question"], cfg.data.system_prompt, "{question}", fields=row)
+    return rows
 
 
 def preflight(args: argparse.Namespace):
@@ -172,18 +192,43 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if job is None:
         return 0
+    return train(cfg, plan, job, verbose=args.verbose)
+
+
+def train(cfg, plan, job, verbose: bool = False) -> int:
+    """Run the loop; unless `verbose`, Ray/vLLM/transformers output goes to RUN_DIR/run.log and the console
+    carries only rlvr's lines (rlvr.health.console) and errors."""
+    from rlvr.health.console import route_logs
+    from rlvr.health.watch import HealthStop
     from rlvr.sync import SyncMismatchError
     from rlvr.trainer import Trainer
 
-    trainer = Trainer(cfg, job, resume=plan.action == "resume")
+    log_path = Path(cfg.run.output_dir) / "run.log"
+    route = None if verbose else route_logs(log_path)
+    say = route.say if route else lambda line: print(line, flush=True)
+    if route:
+        say(f"[rlvr] Ray, vLLM and transformers logs -> {log_path} (--verbose shows them here)")
+    trainer = Trainer(cfg, job, resume=plan.action == "resume", say=say)
     try:
         final = trainer.run()
     except SyncMismatchError as err:
-        print(f"rlvr: weight sync check failed: {err}", file=sys.stderr)
+        say(f"rlvr: weight sync check failed: {err}")
         return 3
+    except HealthStop as err:
+        say(f"rlvr: stopped by a health monitor: {err}; the last step is checkpointed (--resume continues)")
+        return 4
+    except BaseException as err:
+        if route:  # the traceback is in run.log; the person sees what failed and where to look
+            import traceback
+
+            traceback.print_exc()
+            say(f"rlvr: error: {type(err).__name__}: {err} (traceback in {log_path})")
+        raise
     finally:
         trainer.close()
         job.pool.close()
+        if route:
+            route.restore()
     print(f"[rlvr] done: held-out reward {final['eval_reward']:.3f}; outputs in {cfg.run.output_dir}", flush=True)
     return 0
 

@@ -14,13 +14,14 @@ What this module does NOT do: write checkpoints (`checkpoint`), or decide how tr
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from rlvr import checkpoint
+from rlvr.config import HealthConfig
 from rlvr.preflight import UserError
 
 __all__ = ["CONFIG_NAME", "RESUMABLE", "Plan", "changed_keys", "holds_run", "plan", "start"]
@@ -28,13 +29,15 @@ __all__ = ["CONFIG_NAME", "RESUMABLE", "Plan", "changed_keys", "holds_run", "pla
 CONFIG_NAME = checkpoint.CONFIG_NAME
 # What a run writes in its folder; `--overwrite` removes these and nothing else.
 OUTPUTS = ("checkpoints", "metrics.jsonl", "dpo_pairs.jsonl", "tb", "adapter", "reward_curve.png",
-           "config.resolved.json", CONFIG_NAME)
+           "config.resolved.json", CONFIG_NAME, "report.md", "report", "run.log")
 # Keys that may differ on resume: how long, how often, and where/with what the run executes; not what it learns.
 RESUMABLE = frozenset({
     "run.steps", "run.eval_every", "run.save_every", "run.log_every", "run.output_dir",
     "rewards.workers", "rewards.timeout_s", "sampler.num_samplers", "sampler.kv_cache_gib",
     "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus", "sync.check", "sync.tolerance",
     "sync.mode", "sync.update_tolerance",
+    # the health monitors only watch (and may stop) the run: any of their keys may change
+    *(f"health.{f.name}" for f in fields(HealthConfig)),
 })
 
 

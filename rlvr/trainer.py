@@ -16,8 +16,11 @@ import torch
 
 from rlvr import checkpoint, grpo
 from rlvr.actors import Actors
+from rlvr.health import console
+from rlvr.health.signals import mean_se, step_signals
+from rlvr.health.watch import HealthStop, Watch, warning_record
 from rlvr.learner import TrainSample
-from rlvr.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve
+from rlvr.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve, read_jsonl
 from rlvr.rollout import ScoredGroup, score_groups
 
 log = logging.getLogger(__name__)
@@ -46,8 +49,9 @@ def train_samples(groups: list[ScoredGroup], *, adv_norm: str, drop_zero_varianc
 class Trainer:
     """One training run. `run()` is resumable: with `resume=True` it continues from the newest checkpoint."""
 
-    def __init__(self, cfg, job, resume: bool = False):
+    def __init__(self, cfg, job, resume: bool = False, say=print):
         self.cfg, self.job, self.resume = cfg, job, resume
+        self.say = say  # the person's console (rlvr.health.console.LogRoute.say when logs go to a file)
         self.out = Path(cfg.run.output_dir)
         self.step = 0
         self.probe = job.probe
@@ -59,11 +63,7 @@ class Trainer:
         cfg = self.cfg
         self._start()
         pending = self._submit_next() if self.step < cfg.run.steps else None
-        from tqdm import tqdm
-
-        bar = tqdm(range(self.step, cfg.run.steps), desc="grpo", unit="step", initial=self.step,
-                   total=cfg.run.steps, dynamic_ncols=True)
-        for step in bar:
+        for step in range(self.step, cfg.run.steps):
             t0 = time.perf_counter()
             groups, gen_s = self._collect(pending)                                    # samplers -> completions
             last = step + 1 >= cfg.run.steps
@@ -82,8 +82,7 @@ class Trainer:
             elif last:
                 self._stream_mark = self.job.stream.state()
             self.step = step + 1
-            row = self._record(groups, train, sync, dropped, gen_s, reward_s, time.perf_counter() - t0)
-            bar.set_postfix(reward=f"{row['reward_mean']:.3f}", kl=f"{row.get('kl', 0.0):.4f}")
+            self._record(groups, train, sync, dropped, gen_s, reward_s, time.perf_counter() - t0)
         return self._finish()
 
     # -- stages --------------------------------------------------------------------------------------------
@@ -92,33 +91,34 @@ class Trainer:
         ckpt = checkpoint.latest(self.out) if self.resume else None
         t0 = time.perf_counter()
         n = self.cfg.sampler.num_samplers
-        print(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})", flush=True)
+        self.say(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})")
         self.actors = Actors.start(self.cfg, self.job)
         self.tis = grpo.tis_enabled(self.cfg.algo.tis, sampler_dtype=self.actors.sampler_dtype,
                                     learner_dtype=self.cfg.learner.dtype)
-        print(f"[rlvr] truncated importance sampling {'on' if self.tis else 'off'} (algo.tis {self.cfg.algo.tis}: "
-              f"sampler {self.actors.sampler_dtype}, learner {self.cfg.learner.dtype})", flush=True)
+        self.say(f"[rlvr] truncated importance sampling {'on' if self.tis else 'off'} (algo.tis {self.cfg.algo.tis}: "
+                 f"sampler {self.actors.sampler_dtype}, learner {self.cfg.learner.dtype})")
         if ckpt is not None:
             state = checkpoint.load_driver_state(ckpt)
             self.actors.load_learner(str(ckpt / "learner"))
             self.step = int(state["step"])
             self.job.stream.load_state(state["stream"])
-            print(f"[rlvr] resumed from {ckpt} at step {self.step}", flush=True)
+            self.say(f"[rlvr] resumed from {ckpt} at step {self.step}")
         elif self.resume:
             log.warning("--resume: no checkpoint in %s; starting fresh", self.out)
         elif checkpoint.latest(self.out) is not None:  # a fresh run replaces the old run's outputs
-            print(f"[rlvr] starting fresh in {self.out}: removing the previous run's checkpoints "
-                  f"(pass --resume to continue it instead)", flush=True)
+            self.say(f"[rlvr] starting fresh in {self.out}: removing the previous run's checkpoints "
+                     f"(pass --resume to continue it instead)")
             checkpoint.clear(self.out)
         self._stream_mark = self.job.stream.state()
         resume_step = self.step if ckpt is not None else None  # a fresh run starts its files afresh
         self.metrics = MetricsWriter(self.out, resume_step=resume_step)
         self.pairs = DpoPairWriter(self.out, resume_step=resume_step)
+        self.watch = Watch(self.cfg.health, {v.name: v.weight for v in self.cfg.rewards.verifiers},  # health hook
+                           rows=read_jsonl(self.metrics.path) if resume_step is not None else ())
         sync = self.actors.sync.start(self.step)                                   # base once, then the adapter
         ws = self.actors.sync
-        print(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
-              f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})",
-              flush=True)
+        self.say(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
+                 f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})")
         if self.step == 0 and self.cfg.run.eval_every >= 0:
             self._evaluate()
 
@@ -150,20 +150,26 @@ class Trainer:
                                       tis_cap=a.tis_cap if self.tis else None)
 
     def _evaluate(self) -> dict:
-        """Mean reward (pass@1, greedy by default) on the held-out split, overall and per verifier."""
-        rows = self.job.eval_rows
+        """Mean reward (pass@1, greedy by default) with its standard error on the held-out split, overall and per
+        verifier; and on the health regression set (another task) when the config names one."""
         t0 = time.perf_counter()
+        out = self._score_heldout(self.job.eval_rows, "eval_reward")
+        out["eval_s"] = time.perf_counter() - t0
+        if getattr(self.job, "regression_rows", None):
+            out.update(self._score_heldout(self.job.regression_rows, "regression_reward"))
+        self.metrics.write({"step": self.step, **out})
+        self._fresh = [*getattr(self, "_fresh", []), *self._observe({"step": self.step, **out})]
+        self.say(f"[rlvr] {console.eval_line({'step': self.step, **out}, len(self.job.eval_rows))}")
+        return out
+
+    def _score_heldout(self, rows: list[dict], key: str) -> dict:
         groups = _groups(rows, self.actors.fleet.generate([r["prompt"] for r in rows],
                                                           **self._sampling(evaluation=True)))
         score_groups(groups, self.job.reward, self.job.pool)
-        rewards = [r for g in groups for r in g.rewards]
-        out = {"eval_reward": sum(rewards) / max(len(rewards), 1), "eval_s": time.perf_counter() - t0}
-        for name, vals in _components(groups).items():
-            out[f"eval_reward_{name}"] = sum(vals) / len(vals)
-        self.metrics.write({"step": self.step, **out})
-        log.info("eval at step %d: reward %.3f over %d prompts", self.step, out["eval_reward"], len(rows))
-        print(f"[rlvr] eval step {self.step}: mean reward {out['eval_reward']:.3f} ({len(rows)} held-out prompts)",
-              flush=True)
+        out = {}
+        for name, vals in {key: [r for g in groups for r in g.rewards],
+                           **{f"{key}_{k}": v for k, v in _components(groups).items()}}.items():
+            out[name], out[f"{name}_se"] = mean_se(vals)
         return out
 
     def _record(self, groups, train, sync, dropped, gen_s, reward_s, step_s) -> dict:
@@ -182,14 +188,30 @@ class Trainer:
             **{("learner_step" if k == "step" else k): v for k, v in train.items()},
             "sampler_restarts": self.actors.fleet.restarts,
             "reward_failures": sum(r in ("timeout", "worker_died") for g in groups for r in g.reasons),
+            "health": step_signals(groups, copy_ngram=cfg.health.copy_ngram),
         }
-        self.metrics.write(row)
+        row = self.metrics.write(row)
         self.pairs.write(self.step, groups)
+        self._fresh = self._observe(row, step_line=True)
         if cfg.run.eval_every > 0 and self.step % cfg.run.eval_every == 0 and self.step < cfg.run.steps:
             self._evaluate()
         if cfg.run.save_every > 0 and self.step % cfg.run.save_every == 0:
             self._checkpoint()
+        stop = self.watch.stops(self._fresh)  # the step and its eval are saved: stopping loses nothing
+        if stop is not None:
+            raise HealthStop(f"{console.warning_line(stop)} (health.stop_on)")
         return row
+
+    def _observe(self, row: dict, step_line: bool = False) -> list:
+        """Health hook: the monitors see the line; new findings go to metrics.jsonl and the console."""
+        found = self.watch.observe(row)
+        for f in found:
+            self.metrics.write(warning_record(f))
+        if step_line:
+            self.say(console.step_line(row, self.cfg.run.steps, [f.monitor for f in found]))
+        for f in found:
+            self.say(console.warning_line(f))
+        return found
 
     def _checkpoint(self) -> None:
         checkpoint.save(self.out, self.step, {"stream": self._stream_mark}, self.actors.save_learner)
@@ -202,7 +224,19 @@ class Trainer:
         self.metrics.close()
         plot_reward_curve(self.out / "metrics.jsonl", self.out / "reward_curve.png")
         (self.out / "config.resolved.json").write_text(json.dumps(self.cfg.to_dict(), indent=2, default=str))
+        self._summary()
         return final
+
+    def _summary(self) -> None:
+        """The person's summary table and the run report (report.md + PNGs; `python -m rlvr.report` rebuilds it)."""
+        from rlvr.health import report
+
+        try:
+            report.build(self.out)
+        except Exception as err:  # the run's outputs are saved; a report that fails to draw must not fail the run
+            log.warning("report not built: %s", err)
+        for line in console.summary_lines(self.watch.rows, list(self.watch.fired.values()), self.out):
+            self.say(line)
 
     def close(self) -> None:
         if self.actors is not None:
