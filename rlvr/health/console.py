@@ -114,10 +114,11 @@ class LogRoute:
         sys.stderr.flush()
         self._saved = (os.dup(1), os.dup(2))
         self.console: TextIO = os.fdopen(os.dup(self._saved[0]), "w", buffering=1)
+        self.errors: TextIO = os.fdopen(os.dup(self._saved[1]), "w", buffering=1)
         self._log = open(self.path, "a", buffering=1)
         os.dup2(self._log.fileno(), 1)
         os.dup2(self._log.fileno(), 2)
-        self._handler = logging.StreamHandler(self.console)  # errors still reach the person
+        self._handler = logging.StreamHandler(self.errors)  # errors still reach the person
         self._handler.setLevel(logging.ERROR)
         self._handler.setFormatter(logging.Formatter("rlvr: %(levelname)s %(name)s: %(message)s"))
         logging.getLogger().addHandler(self._handler)
@@ -135,6 +136,7 @@ class LogRoute:
         for fd in self._saved:
             os.close(fd)
         self.console.close()
+        self.errors.close()
         self._log.close()
 
 

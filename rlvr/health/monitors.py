@@ -67,13 +67,17 @@ def _step(rows) -> int:
 
 
 def dominance(rows, cfg, weights: Mapping[str, float]) -> Finding | None:
-    """Another component's weighted gain outgrows correctness's: correctness < correct_share_min of the gain."""
+    """Another component's weighted gain outgrows correctness's: correctness < correct_share_min of the gain.
+
+    A correctness component given weight 0 (watched, not paid) counts at the largest other weight."""
     split = _split(rows, cfg)
     correct = cfg.correctness or next(iter(weights), None)
     if split is None or correct not in weights or len(weights) < 2:
         return None
     base, recent = split
     gains = {}
+    others = [w for n, w in weights.items() if n != correct]
+    weights = {**weights, correct: weights[correct] or max(others, default=1.0)}  # a weight-0 probe counts too
     for name, w in weights.items():
         b, r = _mean(base, f"reward_{name}_mean"), _mean(recent, f"reward_{name}_mean")
         if b is not None and r is not None:
