@@ -199,6 +199,7 @@ class Trainer:
             self._checkpoint()
         stop = self.watch.stops(self._fresh)  # the step and its eval are saved: stopping loses nothing
         if stop is not None:
+            self._summary()
             raise HealthStop(f"{console.warning_line(stop)} (health.stop_on)")
         return row
 
