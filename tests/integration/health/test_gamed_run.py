@@ -39,6 +39,8 @@ def test_a_format_only_reward_trips_the_reward_hacking_warning(tmp_path):
     assert steps[-1]["reward_format_mean"] > steps[0]["reward_format_mean"]
     # the console is short: Ray/vLLM/transformers went to run.log
     assert len(proc.stdout.splitlines()) + len(proc.stderr.splitlines()) <= 30, proc.stdout + proc.stderr
-    assert "vLLM" not in proc.stdout and "Loading weights" not in proc.stderr
+    print(proc.stdout, proc.stderr)  # pytest -s shows the console a person would have seen
+    noise = ("WARNING 1", "Loading weights", "Loading safetensors", "(Sampler pid", "(Learner pid")
+    assert not [n for n in noise if n in proc.stdout + proc.stderr]
     assert (out / "run.log").stat().st_size > 0
     assert "| dominance |" in (out / "report.md").read_text()
