@@ -49,7 +49,7 @@ def _read(path: Path) -> tuple[list[dict], int]:
 def load_run(run_dir: str | Path) -> tuple[list[dict], int, Any, dict[str, float], dict]:
     """(metrics lines, torn lines, health config, component weights, resolved config dict) of a run folder."""
     from rlvr.config import ConfigError, HealthConfig, load_config
-    from rlvr.run_folder import CONFIG_NAME
+    from rlvr.run.folder import CONFIG_NAME
 
     run = Path(run_dir)
     rows, torn = _read(run / "metrics.jsonl")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from rewards import Composite
 from rlvr.health.signals import copies_prompt, entropy, identical_frac, mean_se, pay_mix, step_signals
-from rlvr.rollout import ScoredGroup, score_groups
+from rlvr.rollout.fleet import ScoredGroup, score_groups
 
 SYSTEM = "You are a calculator. Example: 3 + 4 * 2 = 3 + 8 = 11, so the answer is \\boxed{11}."
 

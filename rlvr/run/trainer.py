@@ -14,14 +14,15 @@ from pathlib import Path
 
 import torch
 
-from rlvr import checkpoint, grpo
-from rlvr.actors import Actors
 from rlvr.health import console
 from rlvr.health.signals import mean_se, step_signals
 from rlvr.health.watch import HealthStop, Watch, warning_record
-from rlvr.learner import TrainSample
-from rlvr.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve, read_jsonl
-from rlvr.rollout import ScoredGroup, score_groups
+from rlvr.learn import grpo
+from rlvr.learn.learner import TrainSample
+from rlvr.rollout.fleet import ScoredGroup, score_groups
+from rlvr.run import checkpoint
+from rlvr.run.actors import Actors
+from rlvr.run.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve, read_jsonl
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlvr.preflight import UserError
+from rlvr.run.preflight import UserError
 
 __all__ = ["Job", "UserError", "main", "parse_args", "prepare"]
 
@@ -83,7 +83,7 @@ def _is_config(name: str) -> bool:
 def load(args: argparse.Namespace):
     """The run's config: CONFIG (or RUN_DIR's saved config) with the overrides; `--resume RUN_DIR` sets output_dir."""
     from rlvr.config import load_config, resolve_config_path
-    from rlvr.run_folder import CONFIG_NAME
+    from rlvr.run.folder import CONFIG_NAME
 
     overrides = list(args.overrides)
     if isinstance(args.resume, str):
@@ -101,11 +101,11 @@ def load(args: argparse.Namespace):
 def prepare(cfg) -> Job:
     """Every cheap check, in order of cost; raises UserError with one clear message."""
     from rewards import RewardPool
-    from rlvr import data
-    from rlvr.data_checks import row_checker
+    from rlvr.data import prompts as data
+    from rlvr.data.checks import row_checker
     from rlvr.model import resolve_model
-    from rlvr.preflight import build_reward, combine, fields_checker, template_checker
-    from rlvr.sync import make_probe
+    from rlvr.run.preflight import build_reward, combine, fields_checker, template_checker
+    from rlvr.sync.push import make_probe
 
     reward = build_reward(cfg.rewards.verifiers)
     try:  # data before the model: resolving it may convert weights (~45 s)
@@ -134,7 +134,7 @@ def prepare(cfg) -> Job:
 
 def _regression_rows(cfg, tokenizer) -> list[dict]:
     """health.regression_task's rows (another reasoning-gym task), prompted like the training rows."""
-    from rlvr import data
+    from rlvr.data import prompts as data
 
     h = cfg.health
     if not h.regression_task:
@@ -153,8 +153,8 @@ def preflight(args: argparse.Namespace):
     """Config, folder plan and every cheap check; returns (cfg, plan, job), job None when there is nothing to run."""
     import yaml
 
-    from rlvr import run_folder
-    from rlvr.preflight import check_output_dir
+    from rlvr.run import folder as run_folder
+    from rlvr.run.preflight import check_output_dir
 
     cfg = load(args)
     if args.print_config:
@@ -200,8 +200,8 @@ def train(cfg, plan, job, verbose: bool = False) -> int:
     carries only rlvr's lines (rlvr.health.console) and errors."""
     from rlvr.health.console import route_logs
     from rlvr.health.watch import HealthStop
-    from rlvr.sync import SyncMismatchError
-    from rlvr.trainer import Trainer
+    from rlvr.run.trainer import Trainer
+    from rlvr.sync.push import SyncMismatchError
 
     log_path = Path(cfg.run.output_dir) / "run.log"
     route = None if verbose else route_logs(log_path)
@@ -232,6 +232,3 @@ def train(cfg, plan, job, verbose: bool = False) -> int:
     print(f"[rlvr] done: held-out reward {final['eval_reward']:.3f}; outputs in {cfg.run.output_dir}", flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
