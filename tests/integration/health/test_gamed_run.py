@@ -19,7 +19,7 @@ ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "RAY_AUTH_MODE": "disabled", 
 GAMED = [
     "rewards.verifiers=[{name: math, weight: 0.0}, {name: format, weight: 1.0, options: {style: boxed}}]",
     "health.baseline_steps=2", "health.window=2", "health.stop_on=[dominance]", "health.regression_task=null",
-    "run.steps=10", "run.eval_every=0", "data.eval_size=16",
+    "run.steps=10", "run.eval_every=0", "data.eval_size=16", "sampler.kv_cache_gib=0.5", "learner.micro_batch=4",
 ]
 
 
