@@ -1,4 +1,4 @@
-"""rlvr.memwatch: the job's memory is the sum over the driver's process tree, children and grandchildren
+"""rlvr.run.memwatch: the job's memory is the sum over the driver's process tree, children and grandchildren
 included, sampled at one instant; processes that exit are skipped, not fatal."""
 
 import json
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from rlvr.memwatch import MemoryWatch, process_tree, read_memory, write_summary
+from rlvr.run.memwatch import MemoryWatch, process_tree, read_memory, write_summary
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 

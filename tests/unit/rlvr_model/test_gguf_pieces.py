@@ -93,7 +93,7 @@ def test_resolving_qwen_without_its_packages_fails_with_the_pip_command(tmp_path
 
 
 def test_the_cli_turns_the_missing_packages_into_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
-    from rlvr.run import main
+    from rlvr.run.cli import main
 
     monkeypatch.setattr(gguf_pieces, "_package_file", lambda module, rel: None)
     code = main(["math", f"model.path=embedded:{QWEN}", f"model.cache_dir={tmp_path / 'cache'}",
