@@ -6,6 +6,8 @@ import json
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rlvr import gguf_pieces, model
 from rlvr.gguf_pieces import check_tokenizer_round_trip, install_hint, locate_pieces, reassemble
@@ -166,3 +168,37 @@ def test_round_trip_catches_a_lost_chat_template(tiny_tok, tmp_path):
     (tmp_path / "tokenizer_config.json").write_text(json.dumps(cfg))
     with pytest.raises(RuntimeError, match="chat template"):
         check_tokenizer_round_trip(tok, tmp_path)
+
+
+# ------------------------------------------------------------------------------------- fuzzing reassemble
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(min_size=1, max_size=3000), cuts=st.lists(st.integers(0, 3000), max_size=5),
+       flip=st.integers(0, 2999), mode=st.sampled_from(["intact", "flip", "drop", "swap"]))
+def test_reassemble_accepts_exactly_the_pinned_bytes(tmp_path_factory, blob, cuts, flip, mode):
+    """Any split of the pinned bytes reassembles to them; a flipped byte, a dropped or swapped piece never passes."""
+    edges = sorted({0, len(blob), *(c % (len(blob) + 1) for c in cuts)})
+    chunks = [blob[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    if mode == "flip":
+        i = flip % len(blob)
+        blob_bad = blob[:i] + bytes([blob[i] ^ 0xFF]) + blob[i + 1:]
+        chunks = [blob_bad[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    elif mode == "drop" and len(chunks) > 1:
+        chunks = chunks[1:]
+    elif mode == "swap" and len(chunks) > 1 and chunks[0] != chunks[1] and chunks[0] + chunks[1] != chunks[1] + chunks[0]:
+        chunks[0], chunks[1] = chunks[1], chunks[0]
+    else:
+        mode = "intact"
+    root = tmp_path_factory.mktemp("pieces")
+    paths = []
+    for i, chunk in enumerate(chunks):
+        paths.append(root / f"part{i:02d}.bin")
+        paths[-1].write_bytes(chunk)
+    dest = root / "out.gguf"
+    if mode == "intact":
+        assert reassemble(paths, dest, sha256=hashlib.sha256(blob).hexdigest(), size=len(blob)).read_bytes() == blob
+    else:
+        with pytest.raises(ValueError):
+            reassemble(paths, dest, sha256=hashlib.sha256(blob).hexdigest(), size=len(blob))
+        assert not dest.exists()
