@@ -11,7 +11,7 @@ import pytest
 from rewards import make
 
 DATA = Path(__file__).parents[3] / "benchmarks" / "data" / "redteam_round1.jsonl"
-META = ("verifier", "category", "completion", "label", "note", "options")
+META = ("verifier", "category", "policy_id", "completion", "label", "note", "options")
 ROWS = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
