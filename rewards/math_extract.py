@@ -70,7 +70,8 @@ _BEFORE_BOX = re.compile(
 # ", or maybe $5$"): the candidate stands beside the answer (a hedge unless it equals the gold: "or 0.5")
 _TAIL_OR = re.compile(r"(?i)(?:^|[.,;:!?(\n\u2014\u2013]|\s-)\s*or\b(?:\s+(?!or\b)[A-Za-z']+){0,3}?\s*[:,]?\s*"
                       r"(?=\\(?:boxed|fbox)\s*\{|\$|\\\(|[-+\u2212]?(?:\.?\d|\\[dt]?frac|\\sqrt|\\pi\b)|\([A-Z]\))")
-_TAIL_EXPR = re.compile(r"[^\s,;?!]+(?:\s*[-+*/^=]\s*[^\s,;?!]+)*")
+_TAIL_OP = r"\s*(?:[-+*/^=<>\u2264\u2265]=?|\\[lg]eq?\b|\\[lg]t\b|\\neq?\b|\\times\b|\\cdot\b)\s*"
+_TAIL_EXPR = re.compile(r"[^\s,;?!]+(?:" + _TAIL_OP + r"[^\s,;?!]+)*")
 _MAX_TAIL_CANDIDATES = 18  # one more than the verifier's standing limit: enough to call a long tail a hedge
 
 _MATH_AT_END = re.compile(r"\$([^$]{1,200})\$\s*[.!]?$|\\\(((?:(?!\\\)).){1,200})\\\)\s*[.!]?$")
@@ -220,7 +221,10 @@ def _tail_alternatives(tail: str) -> list[str]:
         else:
             num = _NUMBER.match(rest)
             expr = _TAIL_EXPR.match(rest[:200])  # "or -\frac{5}{3} apples." -> the expression
-            got = num.group(0).strip() if num else (expr.group(0).rstrip(".") if expr else None)
+            if num and not re.match(_TAIL_OP, rest[num.end():]):  # "or 12,000 apples" -> "12,000"
+                got = num.group(0).strip()
+            else:  # "or 1 < x <= 4", "or -\frac{5}{3}." -> the whole expression
+                got = expr.group(0).rstrip(".") if expr else None
         if got and got.strip():
             out.append(got.strip())
         if len(out) >= _MAX_TAIL_CANDIDATES:

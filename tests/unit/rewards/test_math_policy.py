@@ -209,7 +209,12 @@ POLICY["M6"] += [("\\boxed{7} or 8", "7", 0.0, "hedge"),
                  ("\\boxed{\\frac{1}{2}}, or equivalently $0.5$.", "0.5", 1.0, "correct"),
                  ("\\boxed{0.5}, or 50%", "0.5", 1.0, "correct"),
                  ("\\boxed{12} apples, or a dozen.", "12", 1.0, "correct"),
-                 ("\\boxed{12}. Each bag holds either 3 or 4 of them.", "12", 1.0, "correct")]
+                 ("\\boxed{12}. Each bag holds either 3 or 4 of them.", "12", 1.0, "correct"),
+                 ("\\boxed{(1,4]}, or $1 < x \\le 4$.", "(1,4]", 1.0, "correct"),
+                 ("\\boxed{(1,4]}, or 1 < x \\le 4.", "(1,4]", 1.0, "correct"),
+                 ("\\boxed{12000}, or 12,000 apples", "12000", 1.0, "correct"),
+                 ("\\boxed{12}, or 5 + 7", "12", 1.0, "correct"),
+                 ("\\boxed{12}, or 5 + 8", "12", 0.0, "hedge")]
 POLICY["M14"] += [("\\boxed{\\emptyset}", "\\varnothing", 1.0, "correct"),
                   ("\\boxed{\\{\\}}", "\\emptyset", 1.0, "correct"),
                   ("\\boxed{\u2205}", "\\{1\\}", 0.0, "wrong")]
