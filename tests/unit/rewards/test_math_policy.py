@@ -3,6 +3,7 @@ for any gold g and wrong w, hedges holding both score 0 and fair rewritings of g
 
 import doctest
 import importlib
+import re
 from fractions import Fraction
 
 import pytest
@@ -214,7 +215,45 @@ POLICY["M6"] += [("\\boxed{7} or 8", "7", 0.0, "hedge"),
                  ("\\boxed{(1,4]}, or 1 < x \\le 4.", "(1,4]", 1.0, "correct"),
                  ("\\boxed{12000}, or 12,000 apples", "12000", 1.0, "correct"),
                  ("\\boxed{12}, or 5 + 7", "12", 1.0, "correct"),
-                 ("\\boxed{12}, or 5 + 8", "12", 0.0, "hedge")]
+                 ("\\boxed{12}, or 5 + 8", "12", 0.0, "hedge"),
+                 # found attacking the round-2 fixes (in-sample): other openers of an alternative
+                 ("\\boxed{7}, else 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7}, otherwise 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7} vs 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7} (possibly 8)", "7", 0.0, "hedge"),
+                 ("\\boxed{7}. Is it 8?", "7", 0.0, "hedge"),
+                 ("\\boxed{7}. What about 8?", "7", 0.0, "hedge"),
+                 ("\\boxed{7} or eight", "7", 0.0, "hedge"),
+                 ("\\boxed{7} \\text{or} 8", "7", 0.0, "hedge"),
+                 ("$\\boxed{7}$ $\\text{or}$ $8$", "7", 0.0, "hedge"),
+                 ("$\\boxed{7}$ or $8$", "7", 0.0, "hedge"),
+                 ("\\boxed{7} (8 if we count the root)", "7", 0.0, "hedge"),
+                 ("\\boxed{7} (8?)", "7", 0.0, "hedge"),
+                 ("\\boxed{7} unless n is odd, in which case 8", "7", 0.0, "hedge"),
+                 ("\\boxed{100}, or one hundred", "100", 1.0, "correct"),
+                 ("\\boxed{12}\n\n(1) If we add 5 and 7 we get 12.", "12", 1.0, "correct")]
+POLICY["M5"] += [("\\boxed{7}...", "7", 0.0, "retracted"),
+                 ("\\boxed{7}\u2026", "7", 0.0, "retracted"),
+                 ("\\boxed{7}, give or take.", "7", 0.0, "retracted"),
+                 ("\\boxed{7} or so.", "7", 0.0, "retracted")]
+# what is glued to a box belongs to the value it shows (M9): an operator and its operand, a digit, a sign,
+# a value word; "!" and a markdown bullet are punctuation
+POLICY["M9"] += [("\\boxed{12}^2", "12", 0.0, "wrong"),
+                 ("\\boxed{12}^2", "144", 1.0, "correct"),
+                 ("\\boxed{12}\\%", "12", 0.0, "wrong"),
+                 ("\\boxed{12}\\%", "12\\%", 1.0, "correct"),
+                 ("\\boxed{12} + 1", "12", 0.0, "wrong"),
+                 ("\\boxed{12}/2", "12", 0.0, "wrong"),
+                 ("\\boxed{12} \\pm 1", "12", 0.0, "hedge"),
+                 ("\\boxed{12}\\times 10^3", "12", 0.0, "wrong"),
+                 ("\\boxed{1.2}\\times 10^{3}", "1200", 1.0, "correct"),
+                 ("\\boxed{12} thousand", "12", 0.0, "prose"),
+                 ("-\\boxed{12}", "12", 0.0, "wrong"),
+                 ("x = -\\boxed{12}", "-12", 1.0, "correct"),
+                 ("1\\boxed{2}", "12", 0.0, "hedge"),
+                 ("The answer is \\boxed{12}!", "12", 1.0, "correct"),
+                 ("- \\boxed{12}\n- checked", "12", 1.0, "correct"),
+                 ("\\boxed{30}^\\circ", "30", 1.0, "correct")]
 POLICY["M14"] += [("\\boxed{\\emptyset}", "\\varnothing", 1.0, "correct"),
                   ("\\boxed{\\{\\}}", "\\emptyset", 1.0, "correct"),
                   ("\\boxed{\u2205}", "\\{1\\}", 0.0, "wrong")]
@@ -272,6 +311,9 @@ HEDGES = [
     "\\boxed{{{g}}}. Or is it ${w}$?",
     "The answer is $\\boxed{{{g}}}$, or possibly \\boxed{{{w}}}.",
     "\\boxed{{{g}}}, but I may have made an error; it might be {w}.",
+    "\\boxed{{{g}}}, otherwise {w}.",
+    "\\boxed{{{g}}}. Is it ${w}$?",
+    "\\boxed{{{g}}} ({w} if we count the other root)",
 ]
 
 
@@ -378,13 +420,13 @@ NEUTRAL = st.lists(st.sampled_from(["apples", "in total", "which", "we", "counte
 @given(parts=st.lists(TAIL_ALPHABET, max_size=40))
 def test_tail_alternatives_fuzz(parts):
     """Whatever follows the final box, reading it never fails; a candidate comes only from a clause-opening
-    "or" and is text of the tail."""
+    "or" (or another opener: otherwise, maybe, is it, a conditional parenthesis) and is text of the tail."""
     from rewards.math_extract import _tail_alternatives, final_answer
 
     tail = "".join(parts)
     found = _tail_alternatives(tail)
     assert all(c in tail.replace("\u2212", "-") for c in found)  # a U+2212 minus is read as "-"
-    if "or" not in tail.lower():
+    if not re.search(r"(?i)or|else|otherwise|vs|versus|possibly|perhaps|maybe|probably|is\s+it|about|which|\(", tail):
         assert found == []
     assert final_answer("\\boxed{7}" + tail).how in ("boxed", "retracted", "truncated")
 
