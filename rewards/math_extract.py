@@ -85,6 +85,7 @@ _AFTER_BOX = re.compile(
     r"[ \t]*[-+]?(?:\{[^{}\n]{0,60}\}|\\[a-zA-Z]+(?:\{[^{}\n]{0,60}\})*|[\d.]+|\([^()\n]{0,60}\))?"
     r"(?:\^(?:\{[^{}\n]{0,20}\}|[-+]?\d+))?"
     r"|[ \t]+(?i:thousand|million|billion|trillion|dozen|hundred|squared|cubed|percent)\b")
+_HTML_TAG_END = re.compile(r"<[A-Za-z][\w-]{0,20}(?:\s[^<>]{0,200})?>(?=\s*(?:\$|\\\(|\\\[)?\s*\\(?:boxed|fbox)\s*\{$)")
 _GLUED_BEFORE = re.compile(r"(?<![\w)}\]])([-\u2212]|\d[\d.,]*)\\(?:boxed|fbox)\s*\{$")  # `-\boxed{12}`, `1\boxed{2}`
 _OPEN_AFTER = ("?", "...", "\u2026", "ldots", "dots", "cdots")  # `\boxed{7}?`, `\boxed{7}...`: left open
 _MAX_TAIL_CANDIDATES = 18  # one more than the verifier's standing limit: enough to call a long tail a hedge
@@ -258,7 +259,7 @@ def _with_prefix(region: str, start: int, content: str) -> str:
     glued = _GLUED_BEFORE.search(region[max(0, start - 30):start])
     if glued:  # a sign or digits written against the box belong to the value it shows
         content = glued.group(1).replace("\u2212", "-") + ("" if glued.group(1) in "-\u2212" else " ") + content
-    before = _BEFORE_BOX.search(region[max(0, start - 60):start])
+    before = _BEFORE_BOX.search(_HTML_TAG_END.sub("", region[max(0, start - 60):start]))  # `<b>\boxed{5}`: no ">"
     return (before.group(0)[:before.group(0).rfind("\\")] + " " if before else "") + content
 
 

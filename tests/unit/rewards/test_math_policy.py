@@ -232,6 +232,12 @@ POLICY["M6"] += [("\\boxed{7} or 8", "7", 0.0, "hedge"),
                  ("\\boxed{7} unless n is odd, in which case 8", "7", 0.0, "hedge"),
                  ("\\boxed{100}, or one hundred", "100", 1.0, "correct"),
                  ("\\boxed{12}\n\n(1) If we add 5 and 7 we get 12.", "12", 1.0, "correct")]
+POLICY["M2"] += [("\\boxed{\\color{transparent}7}", "7", 0.0, "no_answer"),
+                 ("\\boxed{\\textcolor{snow}{7}}", "7", 0.0, "no_answer"),
+                 ("\\boxed{\\scalebox{0}{7}}", "7", 0.0, "no_answer"),
+                 ("<font color=white>\\boxed{7}</font>", "7", 0.0, "no_answer"),
+                 ("<b>\\boxed{7}</b>", "7", 1.0, "correct"),
+                 ('<span style="color: red">$\\boxed{7}$</span>', "7", 1.0, "correct")]
 POLICY["M5"] += [("\\boxed{7}...", "7", 0.0, "retracted"),
                  ("\\boxed{7}\u2026", "7", 0.0, "retracted"),
                  ("\\boxed{7}, give or take.", "7", 0.0, "retracted"),
