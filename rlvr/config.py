@@ -30,7 +30,7 @@ from typing import Any, Literal
 import yaml
 
 __all__ = [
-    "AlgoConfig", "ConfigError", "DataConfig", "LearnerConfig", "ModelConfig", "RayConfig", "RewardsConfig",
+    "LORA_TARGETS", "AlgoConfig", "ConfigError", "DataConfig", "LearnerConfig", "ModelConfig", "RayConfig", "RewardsConfig",
     "RunConfig", "RunSection", "SamplerConfig", "SyncConfig", "VerifierSpec", "configs_dir", "load_config",
     "parse_overrides", "resolve_config_path", "save_config",
 ]
@@ -185,7 +185,8 @@ class AlgoConfig(_Section):
                  f"algo.kl is {self.kl!r} but algo.kl_coef is 0: set kl_coef > 0 or kl: off")
 
 
-_ALL_PROJ = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# The modules that get LoRA adapters by default: every linear projection of a Llama-style block.
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ class LearnerConfig(_Section):
     lora_rank: int = 16
     lora_alpha: float = 32.0
     lora_dropout: float = 0.0
-    target_modules: list[str] = field(default_factory=lambda: list(_ALL_PROJ))
+    target_modules: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
     lr: float = 1e-4
     weight_decay: float = 0.0
     grad_clip: float = 1.0

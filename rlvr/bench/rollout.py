@@ -210,7 +210,10 @@ def _fleet(spec: dict, kw: dict):
 
     fleet = SamplerFleet(make, spec["samplers"])  # no weight sync: a restart serves the model as loaded
     ray.get([a.ready.remote() for a in fleet.actors])
-    return fleet.generate, ray.shutdown
+    def generate(prompts: list[str], **sampling):
+        return fleet.generate([{"prompt": p} for p in prompts], **sampling)
+
+    return generate, ray.shutdown
 
 
 def _result(spec, name, startup, gen_s, lengths, truncated, threads) -> dict:

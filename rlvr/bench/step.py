@@ -123,29 +123,35 @@ def _rlvr_worker(spec: dict) -> dict:
     return {**_summary("rlvr", startup, steps, spec["warmup"]), "rig": spec["rig"], "dtype": spec["dtype"]}
 
 
+class _InlinePool:
+    """`score_groups`' pool, in this process: TRL scores its rewards inline too, so both sides do the same."""
+
+    @staticmethod
+    def map(reward, rows: list[dict]) -> list:
+        return reward.score_rows(rows)
+
+
 def _rlvr_step(spec, rig, rows, prompts, reward, probe) -> dict:
     """prompts -> sampler -> completions -> rewards -> advantages -> learner -> weight sync (+ check)."""
-    from rlvr.rollout.fleet import ScoredGroup
-    from rlvr.run.trainer import train_samples
+    from rlvr.learn.samples import train_samples
+    from rlvr.rollout.fleet import score_groups
 
     t0 = time.perf_counter()
-    results = rig.generate(prompts, n=spec["group"], max_tokens=spec["max_tokens"], temperature=1.0, top_p=1.0)
+    groups = rig.generate(prompts, n=spec["group"], max_tokens=spec["max_tokens"], temperature=1.0, top_p=1.0)
     t1 = time.perf_counter()
-    groups = [ScoredGroup(row=r, prompt=p, prompt_ids=g.prompt_ids, completions=g.completions)
-              for r, p, g in zip(rows, prompts, results, strict=True)]
-    for g in groups:
-        scores = reward.score_rows([{**g.row, "completion": c.text} for c in g.completions])
-        g.rewards = [0.0 if s is None else float(s.reward) for s in scores]
+    for g, row, prompt in zip(groups, rows, prompts, strict=True):
+        g.row = {**row, "prompt": prompt}
+    score_groups(groups, reward, _InlinePool())
     t2 = time.perf_counter()
     samples, _ = train_samples(groups, adv_norm="std", drop_zero_variance=False, eps=1e-6,
                                with_old_logprobs=False)
     rig.train_step(samples, clip_low=ALGO["clip_low"], clip_high=ALGO["clip_high"], loss_norm="token",
-                   max_len=spec["max_tokens"], kl="off", kl_coef=0.0)
+                   max_tokens=spec["max_tokens"], kl="off", kl_coef=0.0)
     t3 = time.perf_counter()
     rig.push(full=False)
     max_diff = rig.probe(probe)
     t4 = time.perf_counter()
-    rewards = [r for g in groups for r in g.rewards]
+    rewards = [r for g in groups for r in g.rewards if r is not None]
     return {"step_s": t4 - t0, "gen_s": t1 - t0, "reward_s": t2 - t1, "train_s": t3 - t2, "sync_s": t4 - t3,
             "sync_max_diff": max_diff, "reward_mean": statistics.mean(rewards),
             "completion_tokens": sum(len(c.token_ids) for g in groups for c in g.completions)}

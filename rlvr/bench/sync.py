@@ -99,12 +99,12 @@ def worker_main(spec: dict) -> dict:
 
 def _update(rig, prompts: list[str], max_tokens: int) -> float:
     """Generate 4 completions per prompt, then one train_step with alternating +-1 advantages."""
-    from rlvr.learn.learner import TrainSample
+    from rlvr.types import TrainSample
 
     groups = rig.generate(prompts, n=4, max_tokens=max_tokens, temperature=1.0)
     samples = [TrainSample(g.prompt_ids, c.token_ids, advantage=1.0 if j % 2 == 0 else -1.0)
                for g in groups for j, c in enumerate(g.completions) if c.token_ids]
-    return float(rig.train_step(samples, max_len=max_tokens)["seconds"])
+    return float(rig.train_step(samples, max_tokens=max_tokens)["seconds"])
 
 
 def _generation(rig, mode: str, prompts: list[str], n: int, max_tokens: int) -> dict:

@@ -26,11 +26,12 @@ import os
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Completion", "Group", "Sampler", "WeightLoaderExtension", "check_fused_groups",
+from rlvr.types import Completion, Group
+
+__all__ = ["Sampler", "WeightLoaderExtension", "check_fused_groups",
            "make_sampler_actor", "actor_env", "pick_dtype"]
 
 # HF names whose vLLM layer is fused with siblings: a push must carry all siblings or none.
@@ -38,25 +39,6 @@ _FUSED = {"q_proj": "qkv", "k_proj": "qkv", "v_proj": "qkv", "gate_proj": "gate_
 _FUSED_MEMBERS = {"qkv": ("q_proj", "k_proj", "v_proj"), "gate_up": ("gate_proj", "up_proj")}
 _NAME_RE = re.compile(r"^(?P<prefix>.*)\.(?P<proj>[a-z_]+_proj)\.(?P<suffix>weight|bias)$")
 _PEFT_PREFIX = "base_model.model."
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One sampled completion. `logprobs[i]` is the logprob of `token_ids[i]` under the distribution it was
-    drawn from (the engine's `processed_logprobs`: after temperature and top-p, renormalised)."""
-
-    token_ids: list[int]
-    logprobs: list[float]
-    text: str
-    finish_reason: str  # "stop" (eos or a stop string) | "length"
-
-
-@dataclass(frozen=True)
-class Group:
-    """The n completions of one prompt, with the prompt's token ids as the engine saw them."""
-
-    prompt_ids: list[int]
-    completions: list[Completion]
 
 
 def check_fused_groups(names) -> None:

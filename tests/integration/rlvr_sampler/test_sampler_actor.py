@@ -60,8 +60,9 @@ def test_multiprocess_engine_actor_serves_the_adapter_exactly(tmp_path):
     """`sampler.in_process: false`: the adapter is served in vLLM's worker process, reached by RPC."""
     import ray
 
-    from rlvr.learn.learner import Learner, TrainSample
+    from rlvr.learn.learner import Learner
     from rlvr.sync.push import compare_logprobs, verify_update
+    from rlvr.types import TrainSample
 
     model_dir = build_tiny_model(tmp_path / "m", seed=0)
     learner = Learner(str(model_dir), quantize="nf4", lora_rank=4, lora_alpha=8, lr=1e-2, device="cpu")
