@@ -1,6 +1,6 @@
 """Rollouts with vLLM: `Sampler`, a plain class around `vllm.LLM`, and its thin Ray actor wrapper.
 
-The sampler generates G completions per prompt (token ids, the sampled tokens' logprobs, text) and
+The sampler generates `group_size` completions per prompt (token ids, the sampled tokens' logprobs, text) and
 returns each prompt's own token ids with them, so the learner can rebuild prompt+completion exactly.
 It takes the base once as safetensors bytes with HF parameter names (`load_base`) and after that only
 LoRA adapters (`load_adapter`), served by `rlvr.sync.serving` inside the worker; `load_weights` reloads
@@ -165,15 +165,15 @@ class Sampler:
         # vLLM's multi-process engine msgpack-encodes RPC arguments: a numpy array arrives as a list there
         self._rpc_bytes = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING", "1") != "0"
 
-    def generate(self, prompts: list[str] | list[list[int]], *, n: int, max_tokens: int, temperature: float,
+    def generate(self, prompts: list[str] | list[list[int]], *, group_size: int, max_tokens: int, temperature: float,
                  top_p: float = 1.0, stop: list[str] | None = None) -> list[Group]:
-        """Sample `n` completions per prompt (text, or token ids used verbatim). Returns one Group per prompt;
+        """Sample `group_size` completions per prompt (text, or token ids used verbatim). Returns one Group per prompt;
         each completion's logprobs are of the tempered, top-p-renormalised distribution it was drawn from
         (at temperature 0, greedy, of the untempered one)."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        params = SamplingParams(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+        params = SamplingParams(n=group_size, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
                                 logprobs=0, stop=stop)
         inputs = [TokensPrompt(prompt_token_ids=list(p)) if not isinstance(p, str) else p for p in prompts]
         outputs = self.llm.generate(inputs, params, use_tqdm=False)

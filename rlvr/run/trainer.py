@@ -119,8 +119,8 @@ class Trainer:
     def _sampling(self, evaluation: bool = False) -> dict:
         s = self.cfg.sampler
         if evaluation:
-            return {"n": 1, "max_tokens": s.max_tokens, "temperature": s.eval_temperature, "top_p": 1.0}
-        return {"n": s.group_size, "max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p}
+            return {"group_size": 1, "max_tokens": s.max_tokens, "temperature": s.eval_temperature, "top_p": 1.0}
+        return {"group_size": s.group_size, "max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p}
 
     def _train(self, samples: list[TrainSample]) -> dict:
         a, s = self.cfg.algo, self.cfg.sampler

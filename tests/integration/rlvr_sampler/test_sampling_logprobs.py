@@ -36,7 +36,7 @@ def pair(tiny, in_process_sampler):
 
 
 def _max_gap(learner, sampler, *, temperature, top_p, score_temperature=None) -> float:
-    groups = sampler.generate(PROMPTS, n=4, max_tokens=24, temperature=temperature, top_p=top_p)
+    groups = sampler.generate(PROMPTS, group_size=4, max_tokens=24, temperature=temperature, top_p=top_p)
     gaps = []
     for g in groups:
         for c in g.completions:
