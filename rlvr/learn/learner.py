@@ -211,7 +211,11 @@ class Learner:
 
     def export_weights(self, *, dtype: str = "bfloat16", full: bool = False) -> np.ndarray:
         """Safetensors bytes (a uint8 array) of dense HF-named weights: LoRA-targeted modules (base +
-        delta); `full` adds every other parameter, for a sampler's first sync.
+        delta); `full` adds every other parameter.
+
+        Not the run's route (that is `export_base` once, then `export_adapter`): kept on purpose as the
+        reference the tests check exports against (the merged policy as a plain model, loaded into vLLM with
+        `Sampler.load_weights` or compared with peft's own merge), and for a peer that serves a plain model.
 
         The array is this learner's export buffer, overwritten by the next export: a caller in the same
         process uses it (or copies it) before exporting again; a Ray caller gets its own copy.

@@ -3,7 +3,8 @@
 The sampler generates `group_size` completions per prompt (token ids, the sampled tokens' logprobs, text) and
 returns each prompt's own token ids with them, so the learner can rebuild prompt+completion exactly.
 It takes the base once as safetensors bytes with HF parameter names (`load_base`) and after that only
-LoRA adapters (`load_adapter`), served by `rlvr.sync.serving` inside the worker; `load_weights` reloads
+LoRA adapters (`load_adapter`), served by `rlvr.sync.serving` inside the worker. `load_weights` (not the
+run's route: the tests' way to put known dense weights, e.g. `Learner.export_weights`, into vLLM) reloads
 dense weights in place (``reload_weights`` through a worker extension, which works for both the
 in-process and the multi-process engine); ``model.load_weights`` is not used because the CPU backend
 repacks linear layers after loading. `probe_logprobs` reads back the logprobs of a fixed sequence so the driver can
