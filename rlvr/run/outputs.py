@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "ADAPTER", "ALL", "CHECKPOINTS", "CONFIG", "DPO_PAIRS", "METRICS", "REWARD_CURVE", "TENSORBOARD",
+    "ADAPTER", "ALL", "CHECKPOINTS", "CONFIG", "DPO_PAIRS", "MEMORY", "METRICS", "REWARD_CURVE", "TENSORBOARD",
     "EVAL_REWARD_KEY", "TRAIN_REWARD_KEY", "DpoPairWriter", "MetricsWriter", "plot_reward_curve",
     "read_jsonl",
 ]
@@ -37,7 +37,8 @@ DPO_PAIRS = "dpo_pairs.jsonl"
 ADAPTER = "adapter"              # the final peft adapter (written by the learner)
 CHECKPOINTS = "checkpoints"      # `rlvr.run.checkpoint`'s folder
 CONFIG = "config.resolved.yaml"  # the run's resolved config (`rlvr.run.folder.start`; copied into checkpoints)
-ALL = (CHECKPOINTS, METRICS, DPO_PAIRS, TENSORBOARD, ADAPTER, REWARD_CURVE, CONFIG)
+MEMORY = "memory.json"           # the job's peak memory (`rlvr.run.memwatch`)
+ALL = (CHECKPOINTS, METRICS, DPO_PAIRS, TENSORBOARD, ADAPTER, REWARD_CURVE, CONFIG, MEMORY)
 
 TRAIN_REWARD_KEY = "reward_mean"
 EVAL_REWARD_KEY = "eval_reward"
