@@ -22,10 +22,11 @@ from typing import Any
 from rlvr.health import console
 from rlvr.health.monitors import Finding, train_rows
 from rlvr.health.watch import Watch
+from rlvr.run import outputs
 
 __all__ = ["build", "load_run", "main", "replay"]
 
-FIGURES = "report"
+FIGURES = outputs.REPORT_DIR
 
 
 def _read(path: Path) -> tuple[list[dict], int]:
@@ -49,12 +50,12 @@ def _read(path: Path) -> tuple[list[dict], int]:
 def load_run(run_dir: str | Path) -> tuple[list[dict], int, Any, dict[str, float], dict]:
     """(metrics lines, torn lines, health config, component weights, resolved config dict) of a run folder."""
     from rlvr.config import ConfigError, HealthConfig, load_config
-    from rlvr.run.folder import CONFIG_NAME
 
     run = Path(run_dir)
-    rows, torn = _read(run / "metrics.jsonl")
+    rows, torn = _read(run / outputs.METRICS)
     cfg: dict = {}
-    for name in ("config.resolved.json", CONFIG_NAME, "checkpoints/" + CONFIG_NAME):
+    # config.resolved.json: written by runs before the YAML became the one saved config
+    for name in (outputs.CONFIG, "config.resolved.json", f"{outputs.CHECKPOINTS}/{outputs.CONFIG}"):
         if (run / name).is_file():
             try:
                 cfg = load_config(run / name).to_dict() if name.endswith((".yaml", ".yml")) else \
@@ -189,7 +190,7 @@ def _short(text: str, limit: int = 300) -> str:
 
 def samples(run: Path, per_step: int = 1, max_steps: int = 20) -> list[str]:
     """Per step, the group whose best and worst completions differ most (dpo_pairs.jsonl), as a table."""
-    pairs, _ = _read(run / "dpo_pairs.jsonl")
+    pairs, _ = _read(run / outputs.DPO_PAIRS)
     by_step: dict[int, list[dict]] = {}
     for p in pairs:
         by_step.setdefault(p["step"], []).append(p)
@@ -249,7 +250,7 @@ def build(run_dir: str | Path) -> Path:
     sample = samples(run)
     if sample:
         md += ["## Best and worst completion of one group per step", "", *sample, ""]
-    path = run / "report.md"
+    path = run / outputs.REPORT
     path.write_text("\n".join(md))
     return path
 
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rlvr.report", description="Rebuild a run's report.md + PNGs.")
     p.add_argument("run_dir", help="the run folder (holding metrics.jsonl)")
     args = p.parse_args(argv)
-    if not (Path(args.run_dir) / "metrics.jsonl").is_file():
+    if not (Path(args.run_dir) / outputs.METRICS).is_file():
         print(f"rlvr.report: error: no metrics.jsonl in {args.run_dir}", file=sys.stderr)
         return 2
     print(build(args.run_dir))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rlvr.types import Group
 
 __all__ = ["copies_prompt", "entropy", "identical_frac", "mean_se", "pay_mix", "step_signals", "truncated"]
 
@@ -69,19 +72,19 @@ def pay_mix(whys: Sequence[dict[str, str]], components: Sequence[dict[str, float
     return {name: {reason: k / sum(c.values()) for reason, k in sorted(c.items())} for name, c in counts.items()}
 
 
-def step_signals(groups: Sequence[Any], *, copy_ngram: int) -> dict[str, Any]:
-    """The `health/...` numbers of one step from its scored groups (`rollout.ScoredGroup`: prompt, completions with
-    text / logprobs / finish_reason, rewards, components, why)."""
+def step_signals(groups: Sequence[Group], *, copy_ngram: int) -> dict[str, Any]:
+    """The `health/...` numbers of one step from its scored groups (`rlvr.types.Group`s whose completions
+    `rlvr.rollout.fleet.score_groups` filled). A "not applicable" completion (reward None) is never paid, and
+    a group's zero variance is judged over its scored completions."""
     comps = [c for g in groups for c in g.completions]
     n = max(len(comps), 1)
-    paid = [(c, r) for g in groups for c, r in zip(g.completions, g.rewards, strict=True) if r > 0]
-    whys = [w for g in groups for w in (getattr(g, "why", None) or [{} for _ in g.completions])]
+    paid = [c for c in comps if c.reward is not None and c.reward > 0]
     return {
         "trunc_frac": sum(map(truncated, comps)) / n,
         "identical_frac": sum(identical_frac([c.text for c in g.completions]) * len(g.completions) for g in groups) / n,
         "copy_frac": sum(copies_prompt(c.text, g.prompt, copy_ngram) for g in groups for c in g.completions) / n,
         "entropy": entropy([c.logprobs for c in comps]),
-        "zero_var_frac": sum(len(set(g.rewards)) <= 1 for g in groups) / max(len(groups), 1),
-        "paid_truncated_frac": sum(truncated(c) for c, _ in paid) / len(paid) if paid else 0.0,
-        "pay": pay_mix(whys, [comp for g in groups for comp in g.components]),
+        "zero_var_frac": sum(len({r for r in g.rewards if r is not None}) <= 1 for g in groups) / max(len(groups), 1),
+        "paid_truncated_frac": sum(map(truncated, paid)) / len(paid) if paid else 0.0,
+        "pay": pay_mix([c.why for c in comps], [c.components for c in comps]),
     }

@@ -16,29 +16,14 @@ The loop itself is `trainer.Trainer`.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rlvr.run.preflight import UserError
+from rlvr.types import Job
 
-__all__ = ["Job", "UserError", "main", "parse_args", "prepare"]
-
-
-@dataclass
-class Job:
-    """What the driver needs besides actors: data, reward, the probe for the sync check."""
-
-    model_dir: Path
-    stream: Any          # data.PromptStream over training rows (each with "prompt")
-    eval_rows: list[dict]
-    reward: Any          # rewards.Composite
-    pool: Any            # rewards.RewardPool
-    probe: list[int]
-    regression_rows: list[dict] = dataclasses.field(default_factory=list)  # health: a second held-out task
+__all__ = ["UserError", "main", "parse_args", "prepare"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -200,14 +185,17 @@ def train(cfg, plan, job, verbose: bool = False) -> int:
     carries only rlvr's lines (rlvr.health.console) and errors."""
     from rlvr.health.console import route_logs
     from rlvr.health.watch import HealthStop
+    from rlvr.run import outputs
+    from rlvr.run.memwatch import MemoryWatch, write_summary
     from rlvr.run.trainer import Trainer
     from rlvr.sync.push import SyncMismatchError
 
-    log_path = Path(cfg.run.output_dir) / "run.log"
+    log_path = Path(cfg.run.output_dir) / outputs.RUN_LOG
     route = None if verbose else route_logs(log_path)
     say = route.say if route else lambda line: print(line, flush=True)
     if route:
         say(f"[rlvr] Ray, vLLM and transformers logs -> {log_path} (--verbose shows them here)")
+    watch = MemoryWatch().start()  # the driver's process tree: Ray, every actor, the reward workers
     trainer = Trainer(cfg, job, resume=plan.action == "resume", say=say)
     try:
         final = trainer.run()
@@ -227,6 +215,7 @@ def train(cfg, plan, job, verbose: bool = False) -> int:
     finally:
         trainer.close()
         job.pool.close()
+        say(f"[rlvr] {write_summary(watch.stop(), cfg.run.output_dir)}")
         if route:
             route.restore()
     print(f"[rlvr] done: held-out reward {final['eval_reward']:.3f}; outputs in {cfg.run.output_dir}", flush=True)

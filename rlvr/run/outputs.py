@@ -10,7 +10,8 @@
   rollouts can later train a DPO model.
 
 Metric names are the caller's; the plot reads `TRAIN_REWARD_KEY` and `EVAL_REWARD_KEY`.
-What this module does NOT do: checkpoints (the learner) or deciding what to log (the run loop).
+The folder's file names are the constants below (`ALL`). What this module does NOT do: checkpoints
+(`rlvr.run.checkpoint`), the folder's rules (`rlvr.run.folder`) or deciding what to log (the run loop).
 """
 
 from __future__ import annotations
@@ -23,12 +24,40 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "EVAL_REWARD_KEY", "TRAIN_REWARD_KEY", "DpoPairWriter", "MetricsWriter", "plot_reward_curve",
+    "ADAPTER", "ALL", "CHECKPOINTS", "CONFIG", "DPO_PAIRS", "MEMORY", "METRICS", "REPORT", "REPORT_DIR",
+    "REWARD_CURVE", "RUN_LOG", "TENSORBOARD",
+    "EVAL_REWARD_KEY", "TRAIN_REWARD_KEY", "DpoPairWriter", "MetricsWriter", "flat_record", "plot_reward_curve",
     "read_jsonl",
 ]
 
+# The run folder's layout, in one place (`rlvr.run.folder` removes exactly these on --overwrite).
+METRICS = "metrics.jsonl"
+TENSORBOARD = "tb"
+REWARD_CURVE = "reward_curve.png"
+DPO_PAIRS = "dpo_pairs.jsonl"
+ADAPTER = "adapter"              # the final peft adapter (written by the learner)
+CHECKPOINTS = "checkpoints"      # `rlvr.run.checkpoint`'s folder
+CONFIG = "config.resolved.yaml"  # the run's resolved config (`rlvr.run.folder.start`; copied into checkpoints)
+MEMORY = "memory.json"           # the job's peak memory (`rlvr.run.memwatch`)
+REPORT = "report.md"             # the health report (`rlvr.health.report`)
+REPORT_DIR = "report"            # its figures and examples
+RUN_LOG = "run.log"              # the full log (the console shows only what a person needs; `rlvr.run.cli`)
+ALL = (CHECKPOINTS, METRICS, DPO_PAIRS, TENSORBOARD, ADAPTER, REWARD_CURVE, CONFIG, MEMORY, REPORT, REPORT_DIR,
+       RUN_LOG)
+
 TRAIN_REWARD_KEY = "reward_mean"
 EVAL_REWARD_KEY = "eval_reward"
+
+
+def flat_record(metrics: Mapping[str, Any], step: int | None = None) -> dict:
+    """The line `MetricsWriter.write` would write: `{"step", ...}` with nested dicts flattened to `a/b` keys
+    (`{"health": {"entropy": 1.2}}` -> `"health/entropy"`) and values made JSON-safe."""
+    if step is None:
+        if "step" not in metrics:
+            raise ValueError("metrics need a 'step' (in the dict or as the step argument)")
+        step = metrics["step"]
+    flat = {k: _json_safe(v) for k, v in _flatten(metrics).items() if k != "step"}
+    return {"step": int(step), **flat}
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -83,29 +112,24 @@ class MetricsWriter:
     """
 
     def __init__(self, output_dir: str | Path, resume_step: int | None = None, tensorboard: bool = True):
-        self.path = Path(output_dir) / "metrics.jsonl"
+        self.path = Path(output_dir) / METRICS
         self._file = _open_for_append(self.path, resume_step)
         self._tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
             purge = None if resume_step is None else resume_step + 1
-            self._tb = SummaryWriter(log_dir=str(Path(output_dir) / "tb"), purge_step=purge)
+            self._tb = SummaryWriter(log_dir=str(Path(output_dir) / TENSORBOARD), purge_step=purge)
 
     def write(self, metrics: Mapping[str, Any], step: int | None = None) -> dict:
         """Log `metrics` for `step` (default: `metrics["step"]`); returns the flat record written."""
-        if step is None:
-            if "step" not in metrics:
-                raise ValueError("metrics need a 'step' (in the dict or as the step argument)")
-            step = metrics["step"]
-        flat = {k: _json_safe(v) for k, v in _flatten(metrics).items() if k != "step"}
-        record = {"step": int(step), **flat}
+        record = flat_record(metrics, step)
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
         if self._tb is not None:
             for key, value in record.items():
                 if key != "step" and isinstance(value, int | float) and not isinstance(value, bool):
-                    self._tb.add_scalar(key, value, global_step=step)
+                    self._tb.add_scalar(key, value, global_step=record["step"])
             self._tb.flush()
         return record
 
@@ -154,7 +178,7 @@ class DpoPairWriter:
     """Append the best and worst completion of each group to `output_dir/dpo_pairs.jsonl` (TRL format)."""
 
     def __init__(self, output_dir: str | Path, resume_step: int | None = None):
-        self.path = Path(output_dir) / "dpo_pairs.jsonl"
+        self.path = Path(output_dir) / DPO_PAIRS
         self._file = _open_for_append(self.path, resume_step)
 
     def add_group(self, step: int, prompt: str, completions: Sequence[str], rewards: Sequence[float]) -> bool:
@@ -174,11 +198,14 @@ class DpoPairWriter:
 
     def write(self, step: int, groups: Iterable[Any]) -> int:
         """`add_group` for each group object with `.prompt`, `.completions` (str or objects with `.text`)
-        and `.rewards`, e.g. the run loop's scored groups; returns the number of pairs written."""
+        and `.rewards`, e.g. the run loop's `rlvr.types.Group`s; returns the number of pairs written. A
+        completion whose reward is None (not applicable) is neither chosen nor rejected."""
         written = 0
         for g in groups:
-            texts = [c if isinstance(c, str) else c.text for c in g.completions]
-            written += self.add_group(step, g.prompt, texts, g.rewards)
+            pairs = [(c if isinstance(c, str) else c.text, r) for c, r in zip(g.completions, g.rewards, strict=True)
+                     if r is not None]
+            if pairs:
+                written += self.add_group(step, g.prompt, [t for t, _ in pairs], [r for _, r in pairs])
         return written
 
     def close(self) -> None:

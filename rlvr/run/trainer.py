@@ -1,61 +1,41 @@
 """The GRPO driver: prompts -> samplers -> completions -> rewards -> advantages -> learner -> weight sync.
 
-`Trainer.run()` is the whole loop and reads like that diagram. The driver owns no model: the learner and the
-samplers are Ray actors, rewards run in the `rewards` worker pool. It does not validate configs or data (see
-`run.py`, which does that before anything expensive starts) and holds no GRPO math (see `grpo.py`).
+`Trainer.run()` is the whole loop and reads like that diagram; prefetching the next batch, evaluation and
+checkpointing are lines of the loop, not side effects of logging. One completion travels as the types of
+`rlvr.types` (a `Group` from the samplers, scored in place, turned into `TrainSample`s by
+`rlvr.learn.samples`). The driver owns no model: the learner and the samplers are Ray actors, rewards run in
+the `rewards` worker pool. It does not validate configs, data or the run folder (`rlvr.run.cli` and
+`rlvr.run.folder` do, before anything expensive starts), holds no GRPO math (`rlvr.learn.grpo`) and no health
+rules (`rlvr.health`: the loop hands it each step's and eval's numbers and asks it whether to stop).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
 
-import torch
-
-from rlvr.health import console
+from rlvr.health.hook import RunHealth
 from rlvr.health.signals import mean_se, step_signals
-from rlvr.health.watch import HealthStop, Watch, warning_record
 from rlvr.learn import grpo
-from rlvr.learn.learner import TrainSample
-from rlvr.rollout.fleet import ScoredGroup, score_groups
-from rlvr.run import checkpoint
+from rlvr.learn.samples import train_samples
+from rlvr.rollout.fleet import score_groups
+from rlvr.run import checkpoint, outputs
 from rlvr.run.actors import Actors
-from rlvr.run.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve, read_jsonl
+from rlvr.run.outputs import DpoPairWriter, MetricsWriter, flat_record, plot_reward_curve, read_jsonl
+from rlvr.types import Group, Job, TrainSample
 
 log = logging.getLogger(__name__)
-
-
-def train_samples(groups: list[ScoredGroup], *, adv_norm: str, drop_zero_variance: bool, eps: float,
-                  with_old_logprobs: bool) -> tuple[list[TrainSample], float]:
-    """Group advantages -> one TrainSample per completion; returns (samples, fraction of groups dropped).
-
-    Every sample carries the sampler's logprobs (for the mismatch metrics and TIS); `with_old_logprobs`
-    also makes them the clipped ratio's old policy (off-policy without TIS: the ratio is then taken
-    against the sampler itself)."""
-    rewards = torch.tensor([g.rewards for g in groups], dtype=torch.float32)  # [B, G]
-    adv = grpo.group_advantages(rewards, norm=adv_norm, eps=eps)  # [B, G]
-    keep = ~grpo.zero_variance_groups(rewards) if drop_zero_variance else torch.ones(len(groups), dtype=torch.bool)  # [B]
-    samples = [
-        TrainSample(prompt_ids=list(g.prompt_ids), completion_ids=list(c.token_ids), advantage=float(adv[b, i]),
-                    old_logprobs=list(c.logprobs) if with_old_logprobs else None,
-                    sampler_logprobs=list(c.logprobs))
-        for b, g in enumerate(groups) if keep[b]
-        for i, c in enumerate(g.completions) if c.token_ids
-    ]
-    return samples, 1.0 - float(keep.float().mean()) if len(groups) else 0.0
 
 
 class Trainer:
     """One training run. `run()` is resumable: with `resume=True` it continues from the newest checkpoint."""
 
-    def __init__(self, cfg, job, resume: bool = False, say=print):
+    def __init__(self, cfg, job: Job, resume: bool = False, say=print):
         self.cfg, self.job, self.resume = cfg, job, resume
-        self.say = say  # the person's console (rlvr.health.console.LogRoute.say when logs go to a file)
+        self.say = say  # the person's console (`rlvr.health.console.LogRoute.say` when logs go to run.log)
         self.out = Path(cfg.run.output_dir)
         self.step = 0
-        self.probe = job.probe
         self.actors: Actors | None = None
         self.tis = False  # resolved in _start, once the samplers' dtype is known
 
@@ -63,13 +43,15 @@ class Trainer:
     def run(self) -> dict:
         cfg = self.cfg
         self._start()
+        if self.step == 0:
+            self._evaluate()                                                         # held-out reward before
         pending = self._submit_next() if self.step < cfg.run.steps else None
         for step in range(self.step, cfg.run.steps):
             t0 = time.perf_counter()
-            groups, gen_s = self._collect(pending)                                    # samplers -> completions
             last = step + 1 >= cfg.run.steps
-            if cfg.run.off_policy and not last:                                      # next batch runs meanwhile
-                pending = self._submit_next()
+            groups, gen_s = self._collect(pending)                                    # samplers -> completions
+            if cfg.run.off_policy and not last:
+                pending = self._submit_next()                                        # prefetch: next batch meanwhile
             t1 = time.perf_counter()
             score_groups(groups, self.job.reward, self.job.pool)                     # rewards
             reward_s = time.perf_counter() - t1
@@ -79,11 +61,16 @@ class Trainer:
             train = self._train(samples)                                             # learner
             sync = self.actors.sync.push(step + 1)                                   # weight sync (verified)
             if not cfg.run.off_policy and not last:
-                pending = self._submit_next()
-            elif last:
-                self._stream_mark = self.job.stream.state()
+                pending = self._submit_next()                                        # next batch, new weights
             self.step = step + 1
-            self._record(groups, train, sync, dropped, gen_s, reward_s, time.perf_counter() - t0)
+            self._record(groups, train, sync, dropped, gen_s, reward_s, time.perf_counter() - t0)  # + health
+            if _every(cfg.run.eval_every, self.step) and not last:
+                self._evaluate()                                                     # held-out reward
+            saved = _every(cfg.run.save_every, self.step) or last
+            if saved:
+                self._checkpoint()                                                   # resumable from here
+            if (stop := self.health.stop()) is not None:                             # health.stop_on fired
+                self._halt(stop, saved)
         return self._finish()
 
     # -- stages --------------------------------------------------------------------------------------------
@@ -106,47 +93,41 @@ class Trainer:
             self.say(f"[rlvr] resumed from {ckpt} at step {self.step}")
         elif self.resume:
             log.warning("--resume: no checkpoint in %s; starting fresh", self.out)
-        elif checkpoint.latest(self.out) is not None:  # a fresh run replaces the old run's outputs
-            self.say(f"[rlvr] starting fresh in {self.out}: removing the previous run's checkpoints "
-                     f"(pass --resume to continue it instead)")
-            checkpoint.clear(self.out)
         self._stream_mark = self.job.stream.state()
         resume_step = self.step if ckpt is not None else None  # a fresh run starts its files afresh
         self.metrics = MetricsWriter(self.out, resume_step=resume_step)
         self.pairs = DpoPairWriter(self.out, resume_step=resume_step)
-        self.watch = Watch(self.cfg.health, {v.name: v.weight for v in self.cfg.rewards.verifiers},  # health hook
-                           rows=read_jsonl(self.metrics.path) if resume_step is not None else ())
+        self.health = RunHealth(self.cfg, self.out, self.metrics.write, self.say,
+                                resumed_rows=read_jsonl(self.metrics.path) if resume_step is not None else ())
         sync = self.actors.sync.start(self.step)                                   # base once, then the adapter
         ws = self.actors.sync
         self.say(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
                  f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})")
-        if self.step == 0 and self.cfg.run.eval_every >= 0:
-            self._evaluate()
 
     def _submit_next(self):
-        """Draw the next batch and start generating it; a checkpoint resumes from before this draw."""
-        self._stream_mark = self.job.stream.state()
-        rows = self.job.stream.next_batch()
-        prompts = [r["prompt"] for r in rows]
-        return rows, self.actors.fleet.submit(prompts, **self._sampling()), time.perf_counter()
+        """Draw the next batch of rows and start generating it."""
+        return self.actors.fleet.submit(self.job.stream.next_batch(), **self._sampling()), time.perf_counter()
 
-    def _collect(self, pending) -> tuple[list[ScoredGroup], float]:
-        rows, handles, t0 = pending
-        groups = _groups(rows, self.actors.fleet.collect(handles, **self._sampling()))
+    def _collect(self, pending) -> tuple[list[Group], float]:
+        """The groups of the batch `pending` generates. A checkpoint after this step resumes from the data
+        position right after this batch (a batch prefetched later is drawn again on resume)."""
+        handles, t0 = pending
+        self._stream_mark = self.job.stream.state()  # the next batch is drawn after this, in either mode
+        groups = self.actors.fleet.collect(handles, **self._sampling())
         return groups, time.perf_counter() - t0
 
     def _sampling(self, evaluation: bool = False) -> dict:
         s = self.cfg.sampler
         if evaluation:
-            return {"n": 1, "max_tokens": s.max_tokens, "temperature": s.eval_temperature, "top_p": 1.0}
-        return {"n": s.group_size, "max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p}
+            return {"group_size": 1, "max_tokens": s.max_tokens, "temperature": s.eval_temperature, "top_p": 1.0}
+        return {"group_size": s.group_size, "max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p}
 
     def _train(self, samples: list[TrainSample]) -> dict:
         a, s = self.cfg.algo, self.cfg.sampler
         if not samples:  # every group had equal rewards: nothing to learn from this batch
             return {"skipped": 1.0}
         return self.actors.train_step(samples, clip_low=a.clip_low, clip_high=a.clip_high,
-                                      loss_norm=a.loss_norm, max_len=s.max_tokens, kl=a.kl, kl_coef=a.kl_coef,
+                                      loss_norm=a.loss_norm, max_tokens=s.max_tokens, kl=a.kl, kl_coef=a.kl_coef,
                                       temperature=s.temperature, top_p=s.top_p,
                                       tis_cap=a.tis_cap if self.tis else None)
 
@@ -156,31 +137,34 @@ class Trainer:
         t0 = time.perf_counter()
         out = self._score_heldout(self.job.eval_rows, "eval_reward")
         out["eval_s"] = time.perf_counter() - t0
-        if getattr(self.job, "regression_rows", None):
+        if self.job.regression_rows:
             out.update(self._score_heldout(self.job.regression_rows, "regression_reward"))
-        self.metrics.write({"step": self.step, **out})
-        self._fresh = [*getattr(self, "_fresh", []), *self._observe({"step": self.step, **out})]
-        self.say(f"[rlvr] {console.eval_line({'step': self.step, **out}, len(self.job.eval_rows))}")
+        row = self.metrics.write({"step": self.step, **out})
+        log.info("eval at step %d: reward %.3f over %d prompts", self.step, out["eval_reward"], len(self.job.eval_rows))
+        self.health.eval(row, len(self.job.eval_rows))
         return out
 
     def _score_heldout(self, rows: list[dict], key: str) -> dict:
-        groups = _groups(rows, self.actors.fleet.generate([r["prompt"] for r in rows],
-                                                          **self._sampling(evaluation=True)))
+        """`key` and `key_<component>`, each with `_se`, over the completions a verifier applied to."""
+        groups = self.actors.fleet.generate(rows, **self._sampling(evaluation=True))
         score_groups(groups, self.job.reward, self.job.pool)
         out = {}
-        for name, vals in {key: [r for g in groups for r in g.rewards],
-                           **{f"{key}_{k}": v for k, v in _components(groups).items()}}.items():
+        for name, vals in {key: _scored(groups), **{f"{key}_{k}": v for k, v in _components(groups).items()}}.items():
             out[name], out[f"{name}_se"] = mean_se(vals)
         return out
 
-    def _record(self, groups, train, sync, dropped, gen_s, reward_s, step_s) -> dict:
-        cfg = self.cfg
-        rewards = [r for g in groups for r in g.rewards]
-        lengths = [len(c.token_ids) for g in groups for c in g.completions]
-        mean = sum(rewards) / len(rewards)
-        row = {
+    def _record(self, groups, train, sync, dropped, gen_s, reward_s, step_s) -> None:
+        """The step's DPO pairs, its metrics line every `run.log_every` steps and at the last, and its health
+        (the monitors see every step, logged or not; one console line per step)."""
+        self.pairs.write(self.step, groups)
+        completions = [c for g in groups for c in g.completions]
+        rewards = _scored(groups)
+        lengths = [len(c.token_ids) for c in completions]
+        mean = sum(rewards) / max(len(rewards), 1)
+        row = flat_record({
             "step": self.step, "reward_mean": mean,
-            "reward_std": (sum((r - mean) ** 2 for r in rewards) / len(rewards)) ** 0.5,
+            "reward_std": (sum((r - mean) ** 2 for r in rewards) / max(len(rewards), 1)) ** 0.5,
+            "reward_not_applicable_frac": 1.0 - len(rewards) / len(completions),
             **{f"reward_{k}_mean": sum(v) / len(v) for k, v in _components(groups).items()},
             "groups_dropped_frac": dropped, "completion_len_mean": sum(lengths) / len(lengths),
             "completion_len_max": max(lengths), "tokens_per_s": sum(lengths) / gen_s if gen_s else 0.0,
@@ -188,73 +172,60 @@ class Trainer:
             # the learner counts its own optimizer steps (fewer when a batch had nothing to learn from)
             **{("learner_step" if k == "step" else k): v for k, v in train.items()},
             "sampler_restarts": self.actors.fleet.restarts,
-            "reward_failures": sum(r in ("timeout", "worker_died") for g in groups for r in g.reasons),
-            "health": step_signals(groups, copy_ngram=cfg.health.copy_ngram),
-        }
-        row = self.metrics.write(row)
-        self.pairs.write(self.step, groups)
-        self._fresh = self._observe(row, step_line=True)
-        if cfg.run.eval_every > 0 and self.step % cfg.run.eval_every == 0 and self.step < cfg.run.steps:
-            self._evaluate()
-        if cfg.run.save_every > 0 and self.step % cfg.run.save_every == 0:
-            self._checkpoint()
-        stop = self.watch.stops(self._fresh)  # the step and its eval are saved: stopping loses nothing
-        if stop is not None:
-            self._summary()
-            raise HealthStop(f"{console.warning_line(stop)} (health.stop_on)")
-        return row
-
-    def _observe(self, row: dict, step_line: bool = False) -> list:
-        """Health hook: the monitors see the line; new findings go to metrics.jsonl and the console."""
-        found = self.watch.observe(row)
-        for f in found:
-            self.metrics.write(warning_record(f))
-        if step_line:
-            self.say(console.step_line(row, self.cfg.run.steps, [f.monitor for f in found]))
-        for f in found:
-            self.say(console.warning_line(f))
-        return found
+            "reward_failures": sum(c.reason in ("timeout", "worker_died") for c in completions),
+            "health": step_signals(groups, copy_ngram=self.cfg.health.copy_ngram),
+        })
+        if _every(self.cfg.run.log_every, self.step) or self.step >= self.cfg.run.steps:
+            self.metrics.write(row)
+        self.health.step(row)
 
     def _checkpoint(self) -> None:
         checkpoint.save(self.out, self.step, {"stream": self._stream_mark}, self.actors.save_learner)
 
-    def _finish(self) -> dict:
-        final = self._evaluate()
-        if not (self.out / "checkpoints" / f"step-{self.step:06d}").exists():  # the last step not yet saved
+    def _halt(self, finding, saved: bool) -> None:
+        """Stop for a health.stop_on monitor: checkpoint the step (if the loop did not), then the report and
+        `HealthStop` (`--resume` continues from this step)."""
+        if not saved:
             self._checkpoint()
-        self.actors.save_adapter(str(self.out / "adapter"))
-        self.metrics.close()
-        plot_reward_curve(self.out / "metrics.jsonl", self.out / "reward_curve.png")
-        (self.out / "config.resolved.json").write_text(json.dumps(self.cfg.to_dict(), indent=2, default=str))
-        self._summary()
+        self._close_files()
+        self.health.halt(finding)
+
+    def _finish(self) -> dict:
+        """The final evaluation, the adapter, the reward curve (the last step is already checkpointed), and the
+        summary table with the run report."""
+        final = self._evaluate()
+        self.actors.save_adapter(str(self.out / outputs.ADAPTER))
+        self._close_files()
+        plot_reward_curve(self.out / outputs.METRICS, self.out / outputs.REWARD_CURVE)
+        self.health.summary()
         return final
 
-    def _summary(self) -> None:
-        """The person's summary table and the run report (report.md + PNGs; `python -m rlvr.report` rebuilds it)."""
-        from rlvr.health import report
-
-        try:
-            report.build(self.out)
-        except Exception as err:  # the run's outputs are saved; a report that fails to draw must not fail the run
-            log.warning("report not built: %s", err)
-        for line in console.summary_lines(self.watch.rows, list(self.watch.fired.values()), self.out):
-            self.say(line)
+    def _close_files(self) -> None:
+        for writer in (getattr(self, "metrics", None), getattr(self, "pairs", None)):
+            if writer is not None:
+                writer.close()
 
     def close(self) -> None:
+        """Close the output files and stop the actors (also after a failed run)."""
+        self._close_files()
         if self.actors is not None:
             self.actors.close()
 
 
-def _groups(rows: list[dict], results: list) -> list[ScoredGroup]:
-    """Pair each data row with the sampler's Group (prompt ids + completions) for it."""
-    return [ScoredGroup(row=row, prompt=row["prompt"], prompt_ids=list(res.prompt_ids),
-                        completions=list(res.completions)) for row, res in zip(rows, results, strict=True)]
+def _every(n: int, step: int) -> bool:
+    """True on every `n`-th step (`n` = 0: never)."""
+    return n > 0 and step % n == 0
 
 
-def _components(groups: list[ScoredGroup]) -> dict[str, list[float]]:
+def _scored(groups: list[Group]) -> list[float]:
+    """The rewards of the completions a verifier applied to (a "not applicable" None is left out)."""
+    return [c.reward for g in groups for c in g.completions if c.reward is not None]
+
+
+def _components(groups: list[Group]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     for g in groups:
-        for comp in g.components:
-            for name, value in comp.items():
+        for c in g.completions:
+            for name, value in c.components.items():
                 out.setdefault(name, []).append(float(value))
     return out

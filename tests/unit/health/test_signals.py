@@ -1,28 +1,27 @@
 """Per-step health signals computed from crafted scored groups, and the verifiers' pay reasons reaching them."""
 
-from types import SimpleNamespace
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rewards import Composite
 from rlvr.health.signals import copies_prompt, entropy, identical_frac, mean_se, pay_mix, step_signals
-from rlvr.rollout.fleet import ScoredGroup, score_groups
+from rlvr.rollout.fleet import score_groups
+from rlvr.types import Completion, Group
 
 SYSTEM = "You are a calculator. Example: 3 + 4 * 2 = 3 + 8 = 11, so the answer is \\boxed{11}."
 
 
-def comp(text, finish="stop", logprobs=(-0.5, -1.5)):
-    return SimpleNamespace(text=text, token_ids=list(range(len(logprobs))), logprobs=list(logprobs),
-                           finish_reason=finish)
+def comp(text, finish="stop", logprobs=(-0.5, -1.5), reward=None):
+    why = {} if reward is None else {"math": "correct/boxed"}
+    return Completion(token_ids=list(range(len(logprobs))), logprobs=list(logprobs), text=text, finish_reason=finish,
+                      reward=reward, components={} if reward is None else {"math": reward}, why=why)
 
 
 def group(texts, rewards, finish=None, prompt=f"<system>{SYSTEM}</system><user>What is 5 + 6?</user>"):
     finish = finish or ["stop"] * len(texts)
-    return ScoredGroup(row={"answer": "11"}, prompt=prompt, prompt_ids=[1], rewards=list(rewards),
-                       completions=[comp(t, f) for t, f in zip(texts, finish, strict=True)],
-                       components=[{"math": r} for r in rewards], why=[{"math": "correct/boxed"} for _ in rewards])
+    return Group(prompt_ids=[1], row={"answer": "11", "prompt": prompt},
+                 completions=[comp(t, f, reward=r) for t, f, r in zip(texts, finish, rewards, strict=True)])
 
 
 def test_identical_frac_counts_repeats_within_a_group():
@@ -82,9 +81,17 @@ class _Pool:
 
 def test_score_groups_keeps_why_each_component_paid():
     reward = Composite([("math", 1.0, {}), ("format", 0.2, {"style": "boxed"})])
-    g = ScoredGroup(row={"answer": "11"}, prompt="p", prompt_ids=[1],
-                    completions=[comp("so \\boxed{11}"), comp("it is 11"), comp("\\boxed{12}")])
+    g = Group(prompt_ids=[1], row={"answer": "11", "prompt": "p"},
+              completions=[comp("so \\boxed{11}"), comp("it is 11"), comp("\\boxed{12}")])
     score_groups([g], reward, _Pool())
-    assert g.why == [{"math": "correct/boxed", "format": "boxed"},
+    assert [c.why for c in g.completions] == [{"math": "correct/boxed", "format": "boxed"},
                      {"math": "correct/last_number", "format": "not_boxed"},
                      {"math": "wrong/boxed", "format": "boxed"}]
+
+
+def test_not_applicable_completions_are_never_paid_nor_split_a_group():
+    g = group(["a", "b", "c"], [1.0, None, 1.0], finish=["stop", "length", "stop"])
+    s = step_signals([g], copy_ngram=6)
+    assert s["zero_var_frac"] == 1.0          # the scored completions all earned 1.0
+    assert s["paid_truncated_frac"] == 0.0    # the truncated one was not applicable, so not paid
+    assert s["pay"] == {"math": {"correct/boxed": 1.0}}
