@@ -186,10 +186,11 @@ class Span:
         self.value, self.reason, self.detail = value, reason, detail
 
     def jsonish(self, text: str) -> bool:
-        """Does this broken or open span look like JSON (a quoted key, a JSON value after the bracket)?"""
+        """Does this broken or open span look like JSON (a quoted key, a JSON value after the bracket, or a
+        bracket that opens at the very end: a second value cut off)?"""
         body = text[self.start:self.end]
         return self.kind == "stray" or self.reason in ("duplicate_key", "non_finite_number") \
-            or bool(_JSONISH.search(body))
+            or (self.kind == "open" and not body[1:].strip()) or bool(_JSONISH.search(body))
 
 
 def _close(text: str, i: int, max_nesting: int) -> int:

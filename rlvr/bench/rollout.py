@@ -82,7 +82,7 @@ def run(args) -> dict:
 
 def _dtypes(args) -> list[str]:
     from rlvr.config import SamplerConfig
-    from rlvr.sampler import pick_dtype
+    from rlvr.rollout.sampler import pick_dtype
 
     if args.dtypes:
         return [d.strip() for d in args.dtypes.split(",") if d.strip()]
@@ -158,9 +158,9 @@ def _hf_worker(spec: dict) -> dict:
 
 
 def _rlvr_env(samplers: int) -> None:
-    """The sampler's environment, as `rlvr.sampler.actor_env` gives an actor: in-process engine; a single
+    """The sampler's environment, as `rlvr.rollout.sampler.actor_env` gives an actor: in-process engine; a single
     sampler gets every core, each of two samplers its own."""
-    from rlvr.sampler import actor_env
+    from rlvr.rollout.sampler import actor_env
 
     cores = os.cpu_count() or 1
     bind = f"0-{cores - 1}" if samplers == 1 and cores > 1 else None
@@ -175,7 +175,7 @@ def _rlvr_worker(spec: dict) -> dict:
     sampling = {"n": spec["group"], "temperature": 1.0, "top_p": 1.0}
     kw = {"dtype": spec["dtype"], "max_model_len": 1024, "kv_cache_gib": 1.0}
     if spec["samplers"] == 1:
-        from rlvr.sampler import Sampler
+        from rlvr.rollout.sampler import Sampler
 
         engine = Sampler(spec["model_dir"], seed=spec["seed"], **kw)
         generate, close, threads = engine.generate, (lambda: None), int(os.environ["OMP_NUM_THREADS"])
@@ -199,9 +199,9 @@ def _fleet(spec: dict, kw: dict):
     """`samplers` Ray sampler actors (in-process engines, one core each) behind rlvr's SamplerFleet."""
     import ray
 
-    from rlvr.actors import init_ray
-    from rlvr.rollout import SamplerFleet
-    from rlvr.sampler import make_sampler_actor
+    from rlvr.rollout.fleet import SamplerFleet
+    from rlvr.rollout.sampler import make_sampler_actor
+    from rlvr.run.actors import init_ray
 
     init_ray(None, os.cpu_count())
 

@@ -48,7 +48,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> dict:
     from rlvr.model import resolve_model
-    from rlvr.sampler import pick_dtype
+    from rlvr.rollout.sampler import pick_dtype
 
     model = args.model or (common.QUICK_MODEL if args.quick else common.DEFAULT_MODEL)
     spec = {"model_dir": str(resolve_model(model)), "prompts": args.prompts or (2 if args.quick else 16),
@@ -104,7 +104,7 @@ def _rlvr_worker(spec: dict) -> dict:
 
     from rewards import make
     from rlvr.bench.rig import make_rig
-    from rlvr.sync import make_probe
+    from rlvr.sync.push import make_probe
 
     tokenizer = AutoTokenizer.from_pretrained(spec["model_dir"])
     rows = _rows(spec)
@@ -125,8 +125,8 @@ def _rlvr_worker(spec: dict) -> dict:
 
 def _rlvr_step(spec, rig, rows, prompts, reward, probe) -> dict:
     """prompts -> sampler -> completions -> rewards -> advantages -> learner -> weight sync (+ check)."""
-    from rlvr.rollout import ScoredGroup
-    from rlvr.trainer import train_samples
+    from rlvr.rollout.fleet import ScoredGroup
+    from rlvr.run.trainer import train_samples
 
     t0 = time.perf_counter()
     results = rig.generate(prompts, n=spec["group"], max_tokens=spec["max_tokens"], temperature=1.0, top_p=1.0)
@@ -188,7 +188,7 @@ def _trl_setup(spec: dict, out_dir: str):
     from trl import GRPOConfig
 
     from rewards import make, trl_reward
-    from rlvr.policy import disable_cpu_repack
+    from rlvr.learn.policy import disable_cpu_repack
 
     qc = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32)
     model = AutoModelForCausalLM.from_pretrained(spec["model_dir"], quantization_config=qc, device_map="cpu",

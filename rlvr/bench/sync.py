@@ -3,10 +3,10 @@
 One contender per (sync mode, sampler dtype), each in a fresh process (`rlvr.bench.workers`): the learner
 (nf4 + LoRA r16) and a sampler start, the base goes over once (`full` push), then each update is a real
 GRPO `train_step` on completions the sampler just generated (alternating +-1 advantages, so the policy
-moves even when rewards are all equal) followed by an adapter-only push (`rlvr.sync`). Per update:
+moves even when rewards are all equal) followed by an adapter-only push (`rlvr.sync.push`). Per update:
 - `bytes`, `sync_s` (export + load; `--rig ray` takes `rlvr.run`'s route through the object store);
 - `update_loss`: the served update's relative L2 error against the learner's (fingerprint estimate,
-  `rlvr.sync.update_loss`), and `stale_update_loss`: the same for the sampler *before* the push, i.e.
+  `rlvr.sync.push.update_loss`), and `stale_update_loss`: the same for the sampler *before* the push, i.e.
   what a skipped push or a previous adapter would show; margin = stale / `sync.update_tolerance`;
 - the probe's max |dlogp| after and before the push, against the tolerance calibrated at start-up.
 Then generation throughput with the trained adapter served (`gen_tok_s`): what each mode costs rollouts.
@@ -28,7 +28,7 @@ def add_arguments(p) -> None:
     p.add_argument("--updates", type=int, default=None, help="timed policy updates (default 4; --quick 2)")
     p.add_argument("--rig", choices=("inprocess", "ray"), default="inprocess",
                    help="plain Learner and Sampler in one process, or Ray actors (rlvr.run's route)")
-    p.add_argument("--modes", default="lora,merge", help="sync modes to compare (rlvr.sync.resolve_mode)")
+    p.add_argument("--modes", default="lora,merge", help="sync modes to compare (rlvr.sync.push.resolve_mode)")
     p.add_argument("--dtypes", default=None,
                    help="sampler dtypes (default: rlvr's `auto`, and float32 when that differs; --quick: auto only)")
     p.add_argument("--tolerance", type=float, default=None, help="probe tolerance (default: calibrated at start)")
@@ -39,7 +39,7 @@ def add_arguments(p) -> None:
 def run(args) -> dict:
     from rlvr.config import SyncConfig
     from rlvr.model import resolve_model
-    from rlvr.sampler import pick_dtype
+    from rlvr.rollout.sampler import pick_dtype
 
     model = args.model or (common.QUICK_MODEL if args.quick else common.DEFAULT_MODEL)
     auto = pick_dtype("auto")
@@ -63,7 +63,7 @@ def worker_main(spec: dict) -> dict:
 
     from rlvr.bench.rig import make_rig
     from rlvr.config import SyncConfig
-    from rlvr.sync import calibrated_tolerance, make_probe, resolve_mode, update_loss
+    from rlvr.sync.push import calibrated_tolerance, make_probe, resolve_mode, update_loss
 
     quick, dtype = spec["quick"], spec["dtype"]
     tokenizer = AutoTokenizer.from_pretrained(spec["model_dir"])
@@ -99,7 +99,7 @@ def worker_main(spec: dict) -> dict:
 
 def _update(rig, prompts: list[str], max_tokens: int) -> float:
     """Generate 4 completions per prompt, then one train_step with alternating +-1 advantages."""
-    from rlvr.learner import TrainSample
+    from rlvr.learn.learner import TrainSample
 
     groups = rig.generate(prompts, n=4, max_tokens=max_tokens, temperature=1.0)
     samples = [TrainSample(g.prompt_ids, c.token_ids, advantage=1.0 if j % 2 == 0 else -1.0)

@@ -31,7 +31,7 @@ def _bench(tmp_path, name: str, *extra: str) -> dict:
 def test_rollout_quick(tmp_path):
     data = _bench(tmp_path, "rollout")
     from rlvr.config import SamplerConfig
-    from rlvr.sampler import pick_dtype
+    from rlvr.rollout.sampler import pick_dtype
 
     by = {c["name"]: c for c in data["contenders"]}
     assert len(by) == 2 and by["hf_generate"]["dtype"] == "float32"

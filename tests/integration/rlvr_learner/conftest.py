@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from rlvr.learner import Learner, TrainSample
+from rlvr.learn.learner import Learner, TrainSample
 
 
 @pytest.fixture(scope="session")

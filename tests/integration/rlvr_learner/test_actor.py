@@ -3,7 +3,7 @@
 import pytest
 import safetensors.torch
 
-from rlvr.learner import TrainSample, make_learner_actor
+from rlvr.learn.learner import TrainSample, make_learner_actor
 
 
 def load(blob) -> dict:

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from rlvr.learner import TrainSample
+from rlvr.learn.learner import TrainSample
 
 
 @pytest.mark.slow

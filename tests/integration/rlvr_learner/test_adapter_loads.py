@@ -7,8 +7,8 @@ the learner's own logprobs (fp32, tiny model, quantize="none" so the base is the
 
 from __future__ import annotations
 
-from rlvr.learner import TrainSample
-from rlvr.sync import reference_logprobs
+from rlvr.learn.learner import TrainSample
+from rlvr.sync.push import reference_logprobs
 
 
 def test_saved_adapter_and_merged_model_give_the_learners_logprobs(make_learner, tmp_path):

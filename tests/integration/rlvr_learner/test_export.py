@@ -4,7 +4,7 @@ import pytest
 import safetensors.torch
 import torch
 
-from rlvr.learner import TrainSample
+from rlvr.learn.learner import TrainSample
 
 
 def load(blob) -> dict:
@@ -65,8 +65,8 @@ def test_nf4_export_is_the_quantized_base_not_the_original(make_learner, tiny_di
 @pytest.mark.parametrize("quantize", ["nf4", "none"])
 def test_base_plus_adapter_is_the_dense_export(make_learner, quantize):
     """What adapter sync sends (the base once, then factors) rebuilds exactly what the dense export holds."""
-    from rlvr.sync import lowrank_fingerprint
-    from rlvr.wire import parse_adapter, unpack
+    from rlvr.sync.push import lowrank_fingerprint
+    from rlvr.sync.wire import parse_adapter, unpack
 
     learner = make_learner(quantize=quantize, lr=1e-2)
     learner.train_step([TrainSample(SEQ[:5], SEQ[5:], 1.0), TrainSample(SEQ[:4], SEQ[6:], -1.0)])

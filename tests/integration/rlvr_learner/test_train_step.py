@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from rlvr.learner import TrainSample
+from rlvr.learn.learner import TrainSample
 
 PROMPT, COMPLETION = [5, 17, 42, 99, 7], [250, 31, 8, 64, 120, 3]
 

@@ -16,8 +16,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr import checkpoint, run, run_folder
 from rlvr.config import load_config
+from rlvr.run import checkpoint
+from rlvr.run import cli as run
+from rlvr.run import folder as run_folder
 
 
 def _no_prepare(monkeypatch):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rlvr.config import configs_dir, load_config
-from rlvr.run import prepare
+from rlvr.run.cli import prepare
 
 SHIPPED = sorted(p.stem for p in configs_dir().glob("*.yaml"))
 

@@ -127,9 +127,9 @@ def test_resume_after_sigkill(tmp_path):
 @pytest.mark.slow
 def test_skipped_sync_stops_the_run(tmp_path, monkeypatch):
     from rlvr.config import load_config
-    from rlvr.run import prepare
-    from rlvr.sync import SyncMismatchError, WeightSync
-    from rlvr.trainer import Trainer
+    from rlvr.run.cli import prepare
+    from rlvr.run.trainer import Trainer
+    from rlvr.sync.push import SyncMismatchError, WeightSync
 
     pushes = []
 
@@ -159,8 +159,8 @@ def test_dead_sampler_is_restarted_and_run_completes(tmp_path, monkeypatch):
     import ray
 
     from rlvr.config import load_config
-    from rlvr.run import prepare
-    from rlvr.trainer import Trainer
+    from rlvr.run.cli import prepare
+    from rlvr.run.trainer import Trainer
 
     real_train = Trainer._train
     killed = []

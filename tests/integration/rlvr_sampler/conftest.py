@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from rlvr.sampler import Sampler
+from rlvr.rollout.sampler import Sampler
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,17 @@ import os
 import numpy as np
 import pytest
 
-from rlvr.learner import Learner, TrainSample
+from rlvr.learn.learner import Learner, TrainSample
 from rlvr.model import build_tiny_model
-from rlvr.serving import AdapterServer
-from rlvr.sync import SyncMismatchError, calibrated_tolerance, compare_logprobs, make_probe, verify_update
-from rlvr.wire import Packer, adapter_tensors, parse_adapter, unpack
+from rlvr.sync.push import (
+    SyncMismatchError,
+    calibrated_tolerance,
+    compare_logprobs,
+    make_probe,
+    verify_update,
+)
+from rlvr.sync.serving import AdapterServer
+from rlvr.sync.wire import Packer, adapter_tensors, parse_adapter, unpack
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head")
 BATCH = [TrainSample([5, 6, 7, 8], [9, 10, 11, 12, 13], 1.0), TrainSample([5, 6, 7, 8], [14, 9, 3, 11], -1.0)]
@@ -30,7 +36,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="module", params=["float32", "bfloat16"])
 def engine(request, tiny):
     """One in-process engine per dtype (start-up is the expensive part), shared by the module."""
-    from rlvr.sampler import Sampler
+    from rlvr.rollout.sampler import Sampler
 
     saved = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
     os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"

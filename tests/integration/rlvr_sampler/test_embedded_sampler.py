@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save
 
 from rlvr.model import resolve_model
-from rlvr.sync import SyncMismatchError, check_sync, make_probe, reference_logprobs
+from rlvr.sync.push import SyncMismatchError, check_sync, make_probe, reference_logprobs
 
 pytestmark = pytest.mark.slow
 

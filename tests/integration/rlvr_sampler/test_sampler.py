@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import save
 
 from rlvr.model import build_tiny_model
-from rlvr.sync import SyncMismatchError, check_sync, make_probe, reference_logprobs
+from rlvr.sync.push import SyncMismatchError, check_sync, make_probe, reference_logprobs
 
 TOL = 1e-4  # fp32 engine vs fp32 transformers
 LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")

@@ -7,8 +7,8 @@ import torch
 from safetensors.torch import save
 
 from rlvr.model import build_tiny_model
-from rlvr.sampler import actor_env, make_sampler_actor
-from rlvr.sync import SyncMismatchError, check_sync, make_probe, reference_logprobs
+from rlvr.rollout.sampler import actor_env, make_sampler_actor
+from rlvr.sync.push import SyncMismatchError, check_sync, make_probe, reference_logprobs
 
 
 def test_actor_env_binds_each_sampler_to_its_own_core():
@@ -60,8 +60,8 @@ def test_multiprocess_engine_actor_serves_the_adapter_exactly(tmp_path):
     """`sampler.in_process: false`: the adapter is served in vLLM's worker process, reached by RPC."""
     import ray
 
-    from rlvr.learner import Learner, TrainSample
-    from rlvr.sync import compare_logprobs, verify_update
+    from rlvr.learn.learner import Learner, TrainSample
+    from rlvr.sync.push import compare_logprobs, verify_update
 
     model_dir = build_tiny_model(tmp_path / "m", seed=0)
     learner = Learner(str(model_dir), quantize="nf4", lora_rank=4, lora_alpha=8, lr=1e-2, device="cpu")

@@ -8,9 +8,9 @@ tolerance: otherwise the policy gradient's score function is not the sampling po
 
 import pytest
 
-from rlvr.learner import Learner, TrainSample
+from rlvr.learn.learner import Learner, TrainSample
 from rlvr.model import build_tiny_model
-from rlvr.sync import default_tolerance
+from rlvr.sync.push import default_tolerance
 
 pytestmark = pytest.mark.slow
 TOL = default_tolerance("float32")  # the probe's own fp32 tolerance, 1e-3

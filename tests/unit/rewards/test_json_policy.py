@@ -83,6 +83,13 @@ POLICY = [
     ("J13", '{"s": NaN}', {"properties": {"s": {"maximum": 0, "minimum": 1}}}, {}, 0.0, "non_finite_number"),
     ("J14", '{"name": "Ann", "age": 3.0}', PERSON, {}, 1.0, "valid"),
     ("J14", '{"name": "Ann", "age": true}', PERSON, {}, 0.0, "schema_violation"),
+    ("J7", '{"a": 1}\n{', {"type": "object"}, {}, 0.0, "invalid_json"),  # a second value cut off at "{"
+    ("J7", '{"a": 1} [', {"type": "object"}, {}, 0.0, "invalid_json"),
+    # multipleOf in exact decimal arithmetic (jsonschema divides doubles: 19.99 / 0.01 = 1998.9999999999998)
+    ("J14", '{"p": 19.99}', {"properties": {"p": {"multipleOf": 0.01}}}, {}, 1.0, "valid"),
+    ("J14", '{"p": 0.07}', {"properties": {"p": {"multipleOf": 0.01}}}, {}, 1.0, "valid"),
+    ("J14", '{"p": 0.005}', {"properties": {"p": {"multipleOf": 0.01}}}, {}, 0.0, "schema_violation"),
+    ("J14", '{"p": 7.25}', {"properties": {"p": {"multipleOf": 0.5}}}, {}, 0.0, "schema_violation"),
     # red-team round 1: a literal that only rounds to an integer, lone surrogates, asserted formats
     ("J9", '{"name": "Ann", "age": 3.0000000000000001}', PERSON, {}, 0.0, "inexact_number"),
     ("J9", '{"name": "\\ud800", "age": 3}', PERSON, {}, 0.0, "invalid_json"),

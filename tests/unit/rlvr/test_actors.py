@@ -2,7 +2,7 @@
 
 import pytest
 
-from rlvr.actors import cpu_shares
+from rlvr.run.actors import cpu_shares
 
 
 @pytest.mark.parametrize("total, samplers, share", [(16, 2, 1.0), (3, 2, 1.0), (2, 1, 1.0), (2, 2, 2 / 3),

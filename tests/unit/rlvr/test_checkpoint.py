@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 
-from rlvr import checkpoint
+from rlvr.run import checkpoint
 
 
 def _learner_writer(calls):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from rlvr import config_reference as ref
-from rlvr.run_folder import RESUMABLE
+from rlvr.run.folder import RESUMABLE
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "config.md"
 

@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from rlvr import data
 from rlvr.config import DataConfig, load_config
+from rlvr.data import prompts as data
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -152,7 +152,7 @@ def test_a_line_that_is_not_json_is_named(tmp_path):
 
 
 def test_check_errors_name_file_line_id_and_field(tmp_path):
-    from rlvr.data_checks import row_checker
+    from rlvr.data.checks import row_checker
 
     path = write_jsonl(tmp_path / "code.jsonl", [{"question": "a", "id": "ok", "tests": ["assert 1"]},
                                                  {"question": "b", "id": "HumanEval/9", "tests": 5}])
@@ -250,7 +250,7 @@ def test_stream_returns_copies():
 def test_a_malformed_row_stops_the_run_before_the_model_is_touched(tmp_path):
     """`run.prepare` reads and checks the data before resolving the model (a missing model here): the
     error is the data's, naming file, line, id and field."""
-    from rlvr.run import UserError, prepare
+    from rlvr.run.cli import UserError, prepare
 
     good = {"question": "q", "id": "a", "tests": ["assert f() == 1"], "entry_point": "f"}
     train = write_jsonl(tmp_path / "train.jsonl", [good, {**good, "id": "b", "question": "r"}])

@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from rlvr import grpo
+from rlvr.learn import grpo
 
 # ------------------------------------------------------------------------------- plain-Python reference
 

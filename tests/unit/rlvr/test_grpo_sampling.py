@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr import grpo
+from rlvr.learn import grpo
 
 # ------------------------------------------------------------------------------- plain-Python reference
 

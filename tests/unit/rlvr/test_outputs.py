@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rlvr.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve, read_jsonl
+from rlvr.run.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve, read_jsonl
 
 
 def lines(path):

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from rlvr import checkpoint, run_folder
 from rlvr.config import load_config
-from rlvr.preflight import UserError
+from rlvr.run import checkpoint
+from rlvr.run import folder as run_folder
+from rlvr.run.preflight import UserError
 
 
 def _cfg(out, *overrides):

@@ -12,10 +12,10 @@ from fractions import Fraction
 import pytest
 
 from rewards import make
-from rlvr import data
 from rlvr.config import configs_dir, load_config
-from rlvr.data_checks import row_checker
-from rlvr.sources.bfcl import expand_allowed
+from rlvr.data import prompts as data
+from rlvr.data.checks import row_checker
+from rlvr.data.sources.bfcl import expand_allowed
 
 DATA = configs_dir() / "data"
 TASKS = {"code": "code", "tool_call": "tool_call", "json_schema": "json_schema", "gsm": "math"}

@@ -1,4 +1,4 @@
-"""Build-time converters (rlvr.sources): BFCL schemas and answers, GSM8K answers, SchemaStore candidates."""
+"""Build-time converters (rlvr.data.sources): BFCL schemas and answers, GSM8K answers, SchemaStore candidates."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr.sources import bfcl, gsm, schemastore
+from rlvr.data.sources import bfcl, gsm, schemastore
 
 # -------------------------------------------------------------------------------------------------- BFCL
 

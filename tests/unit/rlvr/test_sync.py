@@ -1,4 +1,4 @@
-"""rlvr.sync's adapter checks without an engine: fingerprints, the update-loss estimate, each fault's stop,
+"""rlvr.sync.push's adapter checks without an engine: fingerprints, the update-loss estimate, each fault's stop,
 the mode resolution, the probe's calibrated tolerance, and the adapter's wire format."""
 
 import math
@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr.policy import LoraFactors
-from rlvr.sync import (
+from rlvr.learn.policy import LoraFactors
+from rlvr.sync.push import (
     SyncMismatchError,
     calibrated_tolerance,
     dense_fingerprint,
@@ -19,7 +19,7 @@ from rlvr.sync import (
     update_loss,
     verify_update,
 )
-from rlvr.wire import Packer, adapter_tensors, parse_adapter, unpack
+from rlvr.sync.wire import Packer, adapter_tensors, parse_adapter, unpack
 
 SHAPES = {"model.layers.0.self_attn.q_proj": (24, 16), "model.layers.0.mlp.down_proj": (16, 40),
           "lm_head": (50, 16)}

@@ -2,9 +2,9 @@
 
 import pytest
 
-from rlvr.rollout import ScoredGroup
-from rlvr.sampler import Completion
-from rlvr.trainer import train_samples
+from rlvr.rollout.fleet import ScoredGroup
+from rlvr.rollout.sampler import Completion
+from rlvr.run.trainer import train_samples
 
 
 def group(rewards: list[float], seed: int) -> ScoredGroup:

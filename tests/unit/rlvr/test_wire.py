@@ -5,7 +5,7 @@ import pytest
 import safetensors.torch
 import torch
 
-from rlvr.wire import Packer, tensor_names, unpack
+from rlvr.sync.wire import Packer, tensor_names, unpack
 
 
 def state(seed: int) -> dict[str, torch.Tensor]:

@@ -1,10 +1,10 @@
-"""rlvr.policy's batch layout and token scoring, on a tiny random Llama (no tokenizer: token ids only)."""
+"""rlvr.learn.policy's batch layout and token scoring, on a tiny random Llama (no tokenizer: token ids only)."""
 
 import pytest
 import torch
 
-from rlvr.grpo import sampling_logprobs
-from rlvr.policy import load_policy, pack_batch, token_logprobs, torch_dtype
+from rlvr.learn.grpo import sampling_logprobs
+from rlvr.learn.policy import load_policy, pack_batch, token_logprobs, torch_dtype
 
 
 def test_pack_batch_aligns_predictors_with_completion_tokens():

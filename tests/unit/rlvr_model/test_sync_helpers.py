@@ -1,11 +1,11 @@
-"""rlvr.sync's pure checks and rlvr.sampler's fused-layer guard (no engine needed)."""
+"""rlvr.sync.push's pure checks and rlvr.rollout.sampler's fused-layer guard (no engine needed)."""
 
 import math
 
 import pytest
 
-from rlvr.sampler import check_fused_groups
-from rlvr.sync import SyncMismatchError, check_sync, compare_logprobs, make_probe
+from rlvr.rollout.sampler import check_fused_groups
+from rlvr.sync.push import SyncMismatchError, check_sync, compare_logprobs, make_probe
 
 
 def test_compare_logprobs_is_the_max_abs_diff():

@@ -2,7 +2,7 @@
 
 Thin on purpose: the work is done by `learner.Learner` and `sampler.Sampler` (plain classes, tested without
 Ray); this module only places them (CPU cores or GPUs, a local or an existing Ray cluster) and hands
-them to the weight sync's one owner (`rlvr.sync.WeightSync`, `Actors.sync`), which moves and checks
+them to the weight sync's one owner (`rlvr.sync.push.WeightSync`, `Actors.sync`), which moves and checks
 weights between them.
 """
 
@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from rlvr.rollout import SamplerFleet
-from rlvr.sync import WeightSync
+from rlvr.rollout.fleet import SamplerFleet
+from rlvr.sync.push import WeightSync
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,8 @@ class Actors:
     def start(cls, cfg, job) -> Actors:
         import ray
 
-        from rlvr.learner import make_learner_actor
-        from rlvr.sampler import make_sampler_actor, pick_dtype
+        from rlvr.learn.learner import make_learner_actor
+        from rlvr.rollout.sampler import make_sampler_actor, pick_dtype
 
         init_ray(cfg.ray.address, cfg.ray.num_cpus)
         lc, sc = cfg.learner, cfg.sampler

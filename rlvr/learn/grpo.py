@@ -23,7 +23,7 @@ last bit on its numbers. Three pure pieces handle that:
 - `tis_weights`: truncated importance sampling (TIS) against the sampler's logprobs, which corrects the
   policy gradient for what mismatch remains (bf16 sampler vs fp32 learner, kernels, a one-step lag).
 
-What this module does NOT do: run the model (the learner, `rlvr.policy`), drop groups (the caller uses
+What this module does NOT do: run the model (the learner, `rlvr.learn.policy`), drop groups (the caller uses
 `zero_variance_groups`), read configs, or touch devices, Ray or files.
 """
 

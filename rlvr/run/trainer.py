@@ -14,11 +14,12 @@ from pathlib import Path
 
 import torch
 
-from rlvr import checkpoint, grpo
-from rlvr.actors import Actors
-from rlvr.learner import TrainSample
-from rlvr.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve
-from rlvr.rollout import ScoredGroup, score_groups
+from rlvr.learn import grpo
+from rlvr.learn.learner import TrainSample
+from rlvr.rollout.fleet import ScoredGroup, score_groups
+from rlvr.run import checkpoint
+from rlvr.run.actors import Actors
+from rlvr.run.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlvr.preflight import UserError
+from rlvr.run.preflight import UserError
 
 __all__ = ["Job", "UserError", "main", "parse_args", "prepare"]
 
@@ -81,7 +81,7 @@ def _is_config(name: str) -> bool:
 def load(args: argparse.Namespace):
     """The run's config: CONFIG (or RUN_DIR's saved config) with the overrides; `--resume RUN_DIR` sets output_dir."""
     from rlvr.config import load_config, resolve_config_path
-    from rlvr.run_folder import CONFIG_NAME
+    from rlvr.run.folder import CONFIG_NAME
 
     overrides = list(args.overrides)
     if isinstance(args.resume, str):
@@ -99,11 +99,11 @@ def load(args: argparse.Namespace):
 def prepare(cfg) -> Job:
     """Every cheap check, in order of cost; raises UserError with one clear message."""
     from rewards import RewardPool
-    from rlvr import data
-    from rlvr.data_checks import row_checker
+    from rlvr.data import prompts as data
+    from rlvr.data.checks import row_checker
     from rlvr.model import resolve_model
-    from rlvr.preflight import build_reward, combine, fields_checker, template_checker
-    from rlvr.sync import make_probe
+    from rlvr.run.preflight import build_reward, combine, fields_checker, template_checker
+    from rlvr.sync.push import make_probe
 
     reward = build_reward(cfg.rewards.verifiers)
     try:  # data before the model: resolving it may convert weights (~45 s)
@@ -133,8 +133,8 @@ def preflight(args: argparse.Namespace):
     """Config, folder plan and every cheap check; returns (cfg, plan, job), job None when there is nothing to run."""
     import yaml
 
-    from rlvr import run_folder
-    from rlvr.preflight import check_output_dir
+    from rlvr.run import folder as run_folder
+    from rlvr.run.preflight import check_output_dir
 
     cfg = load(args)
     if args.print_config:
@@ -172,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if job is None:
         return 0
-    from rlvr.sync import SyncMismatchError
-    from rlvr.trainer import Trainer
+    from rlvr.run.trainer import Trainer
+    from rlvr.sync.push import SyncMismatchError
 
     trainer = Trainer(cfg, job, resume=plan.action == "resume")
     try:
@@ -187,6 +187,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[rlvr] done: held-out reward {final['eval_reward']:.3f}; outputs in {cfg.run.output_dir}", flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

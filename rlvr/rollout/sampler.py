@@ -3,18 +3,18 @@
 The sampler generates G completions per prompt (token ids, the sampled tokens' logprobs, text) and
 returns each prompt's own token ids with them, so the learner can rebuild prompt+completion exactly.
 It takes the base once as safetensors bytes with HF parameter names (`load_base`) and after that only
-LoRA adapters (`load_adapter`), served by `rlvr.serving` inside the worker; `load_weights` reloads
+LoRA adapters (`load_adapter`), served by `rlvr.sync.serving` inside the worker; `load_weights` reloads
 dense weights in place (``reload_weights`` through a worker extension, which works for both the
 in-process and the multi-process engine); ``model.load_weights`` is not used because the CPU backend
 repacks linear layers after loading. `probe_logprobs` reads back the logprobs of a fixed sequence so the driver can
-verify a push (see `rlvr.sync`).
+verify a push (see `rlvr.sync.push`).
 
 Partial pushes: a state dict holding only some weights reloads correctly and leaves the others
 intact, *provided every fused vLLM layer is complete*: q/k/v_proj of a layer go together (vLLM stacks
 them into qkv_proj) and so do gate/up_proj (gate_up_proj). A push with, say, only q_proj and v_proj
 would leave the k part undefined, so `load_weights` refuses it.
 
-What this module does NOT do: format prompts (``rlvr.data`` applies the chat template), score
+What this module does NOT do: format prompts (``rlvr.data.prompts`` applies the chat template), score
 completions, or decide when to sync. Per-request ``SamplingParams(seed=...)`` is never used: it kills
 the CPU engine; the engine-wide ``seed`` is the only seed.
 """
@@ -83,7 +83,7 @@ class WeightLoaderExtension:
     """
 
     def rlvr_reload_weights(self, blob) -> int:
-        from rlvr.serving import unwrap
+        from rlvr.sync.serving import unwrap
 
         unwrap(self.get_model())  # dense weights replace a served adapter (its report then shows it)
         tensors = _hf_tensors(blob)
@@ -95,8 +95,8 @@ class WeightLoaderExtension:
             self.reload_weights(weights_iterator=iter(tensors.items()))
 
     def rlvr_load_base(self, blob, targets: list[str], mode: str) -> int:
-        """Load the base (HF names) and keep what `mode` needs to serve adapters (`rlvr.serving`)."""
-        from rlvr.serving import AdapterServer
+        """Load the base (HF names) and keep what `mode` needs to serve adapters (`rlvr.sync.serving`)."""
+        from rlvr.sync.serving import AdapterServer
 
         tensors = _hf_tensors(blob)
         self.rlvr_server = AdapterServer(self.get_model(), mode, self.vllm_config.model_config.dtype)
@@ -115,7 +115,7 @@ class WeightLoaderExtension:
 
 def _hf_tensors(blob) -> dict:
     """The tensors of a received safetensors blob under HF names (PEFT's prefix dropped), as views."""
-    from rlvr.wire import unpack
+    from rlvr.sync.wire import unpack
 
     return {k.removeprefix(_PEFT_PREFIX): v for k, v in unpack(blob).items()}
 
@@ -205,7 +205,7 @@ class Sampler:
         without a copy). Names may carry PEFT's ``base_model.model.`` prefix. The prefix cache is reset
         afterwards, since cached KV blocks were computed with the old weights.
         """
-        from rlvr.wire import tensor_names
+        from rlvr.sync.wire import tensor_names
 
         t0 = time.perf_counter()
         check_fused_groups([n.removeprefix(_PEFT_PREFIX) for n in tensor_names(blob)])
@@ -218,14 +218,14 @@ class Sampler:
 
     def load_base(self, blob, targets: list[str], mode: str) -> float:
         """Start-up sync: the whole base (safetensors bytes, HF names), and the LoRA-targeted modules
-        (`targets`, HF module names) it will serve adapters for in `mode` (`rlvr.serving`). Seconds."""
+        (`targets`, HF module names) it will serve adapters for in `mode` (`rlvr.sync.serving`). Seconds."""
         t0 = time.perf_counter()
         self.llm.collective_rpc("rlvr_load_base", args=(_rpc_blob(blob, self._rpc_bytes), list(targets), mode))
         self.llm.reset_prefix_cache()
         return time.perf_counter() - t0
 
     def load_adapter(self, blob) -> float:
-        """Serve the adapter in `blob` (`rlvr.wire.adapter_tensors`) after `load_base`; returns seconds."""
+        """Serve the adapter in `blob` (`rlvr.sync.wire.adapter_tensors`) after `load_base`; returns seconds."""
         t0 = time.perf_counter()
         self.llm.collective_rpc("rlvr_apply_adapter", args=(_rpc_blob(blob, self._rpc_bytes),))
         self.llm.reset_prefix_cache()  # cached KV blocks were computed with the previous adapter
@@ -233,7 +233,7 @@ class Sampler:
         return time.perf_counter() - t0
 
     def adapter_report(self) -> dict:
-        """What the engine serves (`rlvr.serving.AdapterServer.report`): version and fingerprints."""
+        """What the engine serves (`rlvr.sync.serving.AdapterServer.report`): version and fingerprints."""
         return self.llm.collective_rpc("rlvr_adapter_report")[0]
 
     def probe_logprobs(self, token_ids: list[int]) -> list[float]:

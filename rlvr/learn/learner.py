@@ -3,19 +3,19 @@
 `Learner` is a plain class (tested without Ray); `make_learner_actor()` starts it as a Ray actor. One
 `train_step` is one AdamW step over the LoRA parameters, with gradient accumulation over micro-batches:
 each micro-batch's loss is weighted by its share of the batch (tokens for "token" normalisation,
-sequences otherwise), so the update does not depend on `micro_batch` when `rlvr.grpo.policy_loss`
+sequences otherwise), so the update does not depend on `micro_batch` when `rlvr.learn.grpo.policy_loss`
 normalises per micro-batch the way its `loss_norm` says.
 
 The policy is the distribution the samplers draw from: every log-probability here (the trained one, the
 old one, the reference one, the probe's) is of softmax(logits / temperature) renormalised over the top-p
-nucleus (`rlvr.grpo.sampling_logprobs`), with the sampler's temperature and top_p passed to each call.
+nucleus (`rlvr.learn.grpo.sampling_logprobs`), with the sampler's temperature and top_p passed to each call.
 The old (behaviour) log-probs of the clipped ratio are the caller's `old_logprobs` where given, else the
 detached current ones (on-policy, ratio 1). The sampler's own log-probs of its tokens (`sampler_logprobs`)
 measure the sampler/learner mismatch (`mismatch_kl`, `mismatch_max_abs`) and, with `tis_cap`, weight
-each token by truncated importance sampling (`rlvr.grpo.tis_weights`). Reference log-probs for the KL
+each token by truncated importance sampling (`rlvr.learn.grpo.tis_weights`). Reference log-probs for the KL
 term come from the same model with the adapter switched off: no second copy of the base model.
 
-What it does not do: compute advantages or the loss (rlvr.grpo), talk to samplers (rlvr.sync), choose
+What it does not do: compute advantages or the loss (rlvr.learn.grpo), talk to samplers (rlvr.sync.push), choose
 learning-rate schedules (the driver may call `set_lr`), or truncate sequences (the sampler's job).
 """
 
@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rlvr.grpo import logprob_mismatch, policy_loss, tis_stats, tis_weights
-from rlvr.policy import (
+from rlvr.learn.grpo import logprob_mismatch, policy_loss, tis_stats, tis_weights
+from rlvr.learn.policy import (
     DEFAULT_TARGETS,
     dense_weights,
     load_policy,
@@ -44,7 +44,7 @@ from rlvr.policy import (
     token_logprobs,
     torch_dtype,
 )
-from rlvr.wire import Packer, adapter_tensors
+from rlvr.sync.wire import Packer, adapter_tensors
 
 __all__ = ["Learner", "TrainSample", "make_learner_actor"]
 
@@ -63,7 +63,7 @@ class TrainSample:
 
 
 class Learner:
-    """A LoRA (optionally nf4 QLoRA) causal LM trained with the GRPO loss from `rlvr.grpo`."""
+    """A LoRA (optionally nf4 QLoRA) causal LM trained with the GRPO loss from `rlvr.learn.grpo`."""
 
     def __init__(
         self,
@@ -105,7 +105,7 @@ class Learner:
         self.model.train()
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
-        self._packer = Packer()  # one export buffer, reused by every sync (rlvr.wire says why)
+        self._packer = Packer()  # one export buffer, reused by every sync (rlvr.sync.wire says why)
 
     # ---- training -------------------------------------------------------------------------------
     def train_step(
@@ -129,7 +129,7 @@ class Learner:
         sampler_logprobs, and `nonfinite_grad` = 1 when the gradient was NaN/inf and the update was skipped.
 
         `temperature`, `top_p`: the sampling distribution the samples were drawn from (1, 1: the model's
-        own). `tis_cap`: None for no importance correction, else the cap of `rlvr.grpo.tis_weights`.
+        own). `tis_cap`: None for no importance correction, else the cap of `rlvr.learn.grpo.tis_weights`.
         """
         start = time.perf_counter()
         _validate(samples)
@@ -234,13 +234,13 @@ class Learner:
         return Packer().pack(dense_weights(self.model, full=True, dtype=torch_dtype(dtype), with_delta=False))
 
     def export_adapter(self) -> tuple[np.ndarray, dict]:
-        """(safetensors bytes of the LoRA factors, `rlvr.wire.adapter_tensors`; what the samplers must serve).
+        """(safetensors bytes of the LoRA factors, `rlvr.sync.wire.adapter_tensors`; what the samplers must serve).
 
-        The second item, for the driver's check (`rlvr.sync.verify_update`): this learner's step
+        The second item, for the driver's check (`rlvr.sync.push.verify_update`): this learner's step
         (`version`), the blob's size (`bytes`) and per module the fingerprint of its update, computed here
         from the parameters themselves. The array is this learner's export buffer (see `export_weights`).
         """
-        from rlvr.sync import lowrank_fingerprint
+        from rlvr.sync.push import lowrank_fingerprint
 
         factors = lora_factors(self.model)
         blob = self._packer.pack(adapter_tensors(factors, self.step))

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from rlvr import checkpoint
-from rlvr.preflight import UserError
+from rlvr.run import checkpoint
+from rlvr.run.preflight import UserError
 
 __all__ = ["CONFIG_NAME", "RESUMABLE", "Plan", "changed_keys", "holds_run", "plan", "start"]
 

@@ -1,9 +1,9 @@
 """The sampler's side of adapter-only weight sync: keep the base, serve each received LoRA adapter exactly.
 
-Runs inside vLLM's worker (called by `rlvr.sampler.WeightLoaderExtension`, in-process or not). The base
+Runs inside vLLM's worker (called by `rlvr.rollout.sampler.WeightLoaderExtension`, in-process or not). The base
 arrives once (the learner's dequantized nf4 weights under HF names); after that each push carries only
 the adapter: per LoRA-targeted module `lora_A` [r, in], `lora_B` [out, r] (fp32) and `scaling`
-(`rlvr.wire.adapter_tensors`). Two ways to serve it:
+(`rlvr.sync.wire.adapter_tensors`). Two ways to serve it:
 
 - ``lora`` (exact in every dtype): each targeted vLLM linear layer keeps its base weights (and vLLM's
   repacked kernels) untouched after start-up; its quant method is wrapped so that the layer's output gets
@@ -13,13 +13,13 @@ the adapter: per LoRA-targeted module `lora_A` [r, in], `lora_B` [out, r] (fp32)
   never rounds it. Costs two rank-r matmuls per layer and a copy of the factors per push.
 - ``merge``: the sampler keeps the fp32 base of every targeted module and reloads ``base + scaling*B@A``
   cast to the serving dtype through vLLM's own reload (which re-packs the weights). Exact in fp32; in
-  bf16 it rounds the update away (`rlvr.sync` says so at start and measures how much).
+  bf16 it rounds the update away (`rlvr.sync.push` says so at start and measures how much).
 
-`report()` fingerprints what is served (`rlvr.sync.lowrank_fingerprint` / `dense_fingerprint`), read
+`report()` fingerprints what is served (`rlvr.sync.push.lowrank_fingerprint` / `dense_fingerprint`), read
 from the live buffers in `lora` mode, so that the driver can compare it with the learner's own numbers.
 
-What this module does NOT do: decide the mode (`rlvr.sync.resolve_mode`), compare fingerprints (the
-driver does, `rlvr.sync`), or serve tensor-parallel engines (one worker per sampler; refused otherwise).
+What this module does NOT do: decide the mode (`rlvr.sync.push.resolve_mode`), compare fingerprints (the
+driver does, `rlvr.sync.push`), or serve tensor-parallel engines (one worker per sampler; refused otherwise).
 The `lora` wrap needs an eager engine (the default: `Sampler(enforce_eager=True)`).
 """
 
@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from rlvr.sync import dense_fingerprint, lowrank_fingerprint
-from rlvr.wire import parse_adapter
+from rlvr.sync.push import dense_fingerprint, lowrank_fingerprint
+from rlvr.sync.wire import parse_adapter
 
 __all__ = ["AdapterServer", "MODES"]
 
@@ -125,7 +125,7 @@ class AdapterServer:
                 module.quant_method = _LoraMethod(module.quant_method, lora)
 
     def apply(self, tensors: dict[str, torch.Tensor], reload) -> None:
-        """Serve the adapter in `tensors` (`rlvr.wire.adapter_tensors`); refuses a partial one untouched."""
+        """Serve the adapter in `tensors` (`rlvr.sync.wire.adapter_tensors`); refuses a partial one untouched."""
         version, factors = parse_adapter(tensors)
         targets = self._base if self.mode == "merge" else self._pieces
         missing, extra = sorted(set(targets) - set(factors)), sorted(set(factors) - set(targets))
@@ -164,7 +164,7 @@ class AdapterServer:
 
     def report(self) -> dict:
         """What this sampler serves: the adapter version, and per module the fingerprints of the factors as
-        received and of the update actually served (lists of floats; see `rlvr.sync`)."""
+        received and of the update actually served (lists of floats; see `rlvr.sync.push`)."""
         return {"version": self.version, "mode": self.mode,
                 "received": {m: fp.flatten().tolist() for m, fp in self.received.items()},
                 "served": {m: fp.flatten().tolist() for m, fp in self._served_fingerprints().items()}}

@@ -1,6 +1,6 @@
 """The QLoRA policy model: load, score tokens, export dense weights.
 
-Why a module of its own: the learner's optimisation loop (`rlvr.learner`) and the loss math (`rlvr.grpo`)
+Why a module of its own: the learner's optimisation loop (`rlvr.learn.learner`) and the loss math (`rlvr.learn.grpo`)
 should not know how a 4-bit base model is loaded, patched and dequantized. This module owns those facts:
 
 - loading a causal LM as nf4 (bitsandbytes through transformers) or dense, on CPU or one GPU, with a
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from rlvr.grpo import sampling_logprobs
+from rlvr.learn.grpo import sampling_logprobs
 
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -151,7 +151,7 @@ def pack_batch(prompts: list[list[int]], completions: list[list[int]], device: t
 def token_logprobs(model, batch: TokenBatch, *, temperature: float, top_p: float) -> torch.Tensor:
     """Log-probability of each completion token under `model` (peft-wrapped causal LM) *as sampled*: the
     distribution softmax(logits / temperature), renormalised over the top-p nucleus when top_p < 1
-    (`rlvr.grpo.sampling_logprobs`). [B, Lc], 0 at pads. temperature=1, top_p=1 is the model's own.
+    (`rlvr.learn.grpo.sampling_logprobs`). [B, Lc], 0 at pads. temperature=1, top_p=1 is the model's own.
 
     Runs the transformer body once and the LM head only on the predicting positions.
     """

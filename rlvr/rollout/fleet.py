@@ -44,7 +44,7 @@ class SamplerFleet:
     """Sampler actors that share each batch; a dead actor is replaced and its prompts generated again.
 
     `make_actor(index)` creates actor `index`; `prepare(actor)`, set by the weight sync's owner
-    (`rlvr.sync.WeightSync`), gives a replacement the policy the others serve before it is used.
+    (`rlvr.sync.push.WeightSync`), gives a replacement the policy the others serve before it is used.
     """
 
     def __init__(self, make_actor: Callable[[int], Any], count: int,

@@ -2,7 +2,7 @@
 
 The samplers receive the base once (`WeightSync.start`: the learner's dequantized nf4 weights, the
 base it actually computes with) and after every step only the adapter (LoRA factors: ~20 MB fp32 for
-SmolLM2-135M at r16 instead of 425 MB of dense weights); `rlvr.serving` rebuilds what they serve from it,
+SmolLM2-135M at r16 instead of 425 MB of dense weights); `rlvr.sync.serving` rebuilds what they serve from it,
 in the mode `resolve_mode` picks: ``lora`` (served unmerged, exact in every dtype: the default) or
 ``merge`` (merged into the serving weights: exact in fp32, lossy in bf16, where a rounded-away update
 is announced at start and measured every step).
@@ -20,8 +20,8 @@ Proof, every step (`verify_update`), against numbers the learner computes from i
   calibrated at start-up from the floor the dtypes alone give (`calibrated_tolerance`): catches what
   fingerprints cannot see (a wrong base, embeddings, a served layer that is not called).
 
-What this module does NOT do: export (``rlvr.learner``), rebuild the served weights (``rlvr.serving``),
-or place actors (``rlvr.actors``). fp32 samplers against an fp32 learner match the probe to ~1e-6 (tiny
+What this module does NOT do: export (``rlvr.learn.learner``), rebuild the served weights (``rlvr.sync.serving``),
+or place actors (``rlvr.run.actors``). fp32 samplers against an fp32 learner match the probe to ~1e-6 (tiny
 model) and 4e-5..1e-4 (SmolLM2-135M); bf16 samplers differ by 0.3-0.5 from the base's rounding alone.
 """
 
@@ -183,7 +183,7 @@ def update_loss(served: dict[str, Sequence[float]], learner: dict[str, Sequence[
 
 def verify_update(step: int, learner: dict, reports: Sequence[dict], *, exact: bool,
                   update_tolerance: float) -> float:
-    """Check each sampler's `rlvr.serving` report against the learner's (`Learner.adapter_fingerprints`);
+    """Check each sampler's `rlvr.sync.serving` report against the learner's (`Learner.adapter_fingerprints`);
     returns the worst served-update loss; raises SyncMismatchError naming the sampler and what is wrong."""
     worst = 0.0
     want = learner["fingerprints"]
@@ -223,7 +223,7 @@ def calibrated_tolerance(dtype: str, floor: float, configured: float | None) -> 
 class WeightSync:
     """The trainer's one handle on weight sync: `start(step)` once, `push(step)` after every learner step.
 
-    `learner` is a learner actor, `fleet` a `rlvr.rollout.SamplerFleet`; a sampler that dies is replaced by
+    `learner` is a learner actor, `fleet` a `rlvr.rollout.fleet.SamplerFleet`; a sampler that dies is replaced by
     the fleet and given the base and the last pushed adapter here (`prepare`) before it is used.
     """
 

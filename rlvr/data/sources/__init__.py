@@ -4,6 +4,6 @@ Each module reads one source's files as released (a wheel's data folder, a repos
 rows for one verifier plus a tally of what it left out and why. `scripts/build_data.py` runs them and
 writes the JSONL files; `configs/data/README.md` records sources, licences, commands and counts.
 
-What this package does NOT do: run at training time (runs read the committed files through `rlvr.data`),
+What this package does NOT do: run at training time (runs read the committed files through `rlvr.data.prompts`),
 download anything (the caller passes folders it fetched), or import the benchmarks' own packages.
 """

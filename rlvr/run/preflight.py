@@ -4,9 +4,9 @@ A user's mistake must cost a second and read as one sentence, not a traceback af
 start-up. Checked here: every verifier builds with its options (an unknown option lists the valid ones; a
 plugin or `file.py:Name` that cannot load says why), the output folder can be written (a parent that is a
 file, a folder without write permission), and `data.prompt_template` renders on every row (a field it names
-that a row lacks is reported by file and line, through `rlvr.data.file_rows`), and so is a row lacking a
+that a row lacks is reported by file and line, through `rlvr.data.prompts.file_rows`), and so is a row lacking a
 field the verifiers need (before, it was named by its position after the shuffle). Per-row field checks
-(malformed tests, schemas, tool calls) live in `rlvr.data_checks`; the run-folder rules in `rlvr.run_folder`.
+(malformed tests, schemas, tool calls) live in `rlvr.data.checks`; the run-folder rules in `rlvr.run.folder`.
 
 What this module does NOT do: load the model or start Ray, vLLM or the reward pool.
 """
@@ -75,7 +75,7 @@ def template_checker(template: str) -> Callable[[Mapping], None] | None:
         return None
 
     def check(row: Mapping) -> None:
-        from rlvr.data import _field_text
+        from rlvr.data.prompts import _field_text
 
         missing = [n for n in names if n not in row]
         if missing:

@@ -10,11 +10,11 @@ Sources:
 - JSONL (read with `json`) / parquet (read with `datasets`) files: a fixed seeded shuffle, the first
   `eval_size` rows for eval, the rest for train (again without questions shared with eval); or, with
   `eval_path`, a fixed held-out file (e.g. HumanEval while training on MBPP).
-Shipped task files are built offline by `scripts/build_data.py` (`rlvr.sources`) and committed with their
+Shipped task files are built offline by `scripts/build_data.py` (`rlvr.data.sources`) and committed with their
 sources and licences in `configs/data/README.md`; nothing here converts or downloads a benchmark.
 
 What this module does NOT do: tokenize for training (the learner), know what a verifier needs (presence
-is `validate_rows` with the verifiers' `required_fields`; shapes are `rlvr.data_checks`, passed in as
+is `validate_rows` with the verifiers' `required_fields`; shapes are `rlvr.data.checks`, passed in as
 `check`), or download anything.
 """
 

@@ -16,9 +16,9 @@ The adapter a push carries after start-up (`adapter_tensors` / `parse_adapter`):
 `{module}.lora_A` [r, in], `{module}.lora_B` [out, r], `{module}.lora_scaling` [1] (fp32, HF module
 names) and `rlvr.version` [1] (int64: the learner's step), so a sampler can say which update it serves.
 
-What this module does NOT do: choose the tensors (`rlvr.policy.dense_weights`, `lora_factors`), move them between
+What this module does NOT do: choose the tensors (`rlvr.learn.policy.dense_weights`, `lora_factors`), move them between
 processes (Ray's object store: a numpy array is one copy in and zero copies out), or load them into an
-engine (`rlvr.sampler`).
+engine (`rlvr.rollout.sampler`).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def unpack(blob) -> dict[str, torch.Tensor]:
 
 
 def adapter_tensors(factors: dict, version: int) -> dict[str, torch.Tensor]:
-    """The adapter's wire tensors from `rlvr.policy.lora_factors` output (module -> a, b, scaling)."""
+    """The adapter's wire tensors from `rlvr.learn.policy.lora_factors` output (module -> a, b, scaling)."""
     out = {_VERSION: torch.tensor([version], dtype=torch.int64)}
     for name, f in factors.items():
         out[f"{name}.lora_A"] = f.a
@@ -151,7 +151,7 @@ def adapter_tensors(factors: dict, version: int) -> dict[str, torch.Tensor]:
 
 def parse_adapter(tensors: dict[str, torch.Tensor]) -> tuple[int, dict]:
     """(version, module -> LoraFactors) from `adapter_tensors` output; ValueError on an incomplete module."""
-    from rlvr.policy import LoraFactors
+    from rlvr.learn.policy import LoraFactors
 
     if _VERSION not in tensors:
         raise ValueError("not an adapter push: no rlvr.version tensor")

@@ -1,9 +1,9 @@
 """Cheap per-row checks for the built-in verifiers, run while the data is read (before any model starts).
 
-`validate_rows` in `rlvr.data` only checks that a verifier's fields are present; a row whose `tests` is a
+`validate_rows` in `rlvr.data.prompts` only checks that a verifier's fields are present; a row whose `tests` is a
 number, whose tool call names a tool it does not list, or whose schema is not a schema would otherwise
 surface as a reward of 0 (or a worker error) deep inside a run. Each check here raises `RowError(field,
-message)`; `rlvr.data.file_rows` adds the file, the line and the row's `id` to make one clear error.
+message)`; `rlvr.data.prompts.file_rows` adds the file, the line and the row's `id` to make one clear error.
 
 What this module does NOT do: score anything, run code, or know plugin verifiers (their rows are only
 checked for presence of their `required_fields`).
