@@ -5,9 +5,7 @@ to the pool over fds 0/1 with frames (codec.py): per job a small job frame (kind
 source frame and the spec frame (tests or expected output). This process reads only the job frame. Per job:
   1. the zygote (zygote.py), forked before any job, forks the candidate's process; the source frame goes
      from the pool's pipe to that process with splice(2), so it never enters this process's memory either;
-  2. the judge (judge.py), forked by its own zygote while the candidate's zygote forks (the two run at
-     once), alone reads the spec frame; it opens the candidate's pidfd from the pid this process writes
-     on a pipe only the two of them hold (a zombie's pid is not reused: its zygote reaps it at the next job);
+  2. the judge (judge.py) is forked from here and alone reads the spec frame;
   3. after the judge reports: count the job's processes other than the candidate's (escaped_processes),
      kill them all (listed by the worker's cgroup, else by /proc), and take the exit status and CPU time
      from the kernel (/proc/PID/stat of the zombie): never from a frame the candidate could write.
@@ -127,12 +125,12 @@ class Worker:
         kind = "io" if job.get("kind") == "io" else "tests"
         timeout = min(float(job["timeout"]), 3600.0)
         plan = self.plan(timeout, kind)
-        pipes = {k: os.pipe() for k in ("setup", "src", "out", "err", "req", "resp", "verdict", "pid")}
+        pipes = {k: os.pipe() for k in ("setup", "src", "out", "err", "req", "resp", "verdict")}
         self._mount_scratch()
         c_fds = {"setup": pipes["setup"][1], "src": pipes["src"][0], "out": pipes["out"][1],
                  "err": pipes["err"][1], "req": pipes["req"][0], "resp": pipes["resp"][1]}
-        try:  # both zygotes fork at once: the judge learns the candidate's pid on its own pipe (step 2)
-            zygote.request(self.ctl, [c_fds[n] for n in zygote.FD_NAMES])
+        try:
+            c_pid = zygote.fork_via(self.ctl, [c_fds[n] for n in zygote.FD_NAMES])
         finally:
             for fd in c_fds.values():
                 os.close(fd)
@@ -140,22 +138,17 @@ class Worker:
             codec.write_all(pipes["src"][1], codec.pack(plan))
         except BrokenPipeError:  # the candidate's process died before reading its job: reported below
             pass
-        _forward_frame(frames_fd, pipes["src"][1])  # before the judge reads the spec frame behind it
+        _forward_frame(frames_fd, pipes["src"][1])
         os.close(pipes["src"][1])
-        j_fds = [pipes["req"][1], pipes["resp"][0], pipes["out"][0], pipes["err"][0], pipes["pid"][0],
-                 pipes["verdict"][1]]
+        c_pidfd = os.pidfd_open(c_pid)
+        j_fds = [pipes["req"][1], pipes["resp"][0], pipes["out"][0], pipes["err"][0], c_pidfd, pipes["verdict"][1]]
         try:
-            zygote.request(self.judge_ctl, j_fds + [frames_fd], struct.pack("=?d", kind == "io", t0 + timeout))
+            j_pid = self.judge_pid = zygote.fork_via(self.judge_ctl, j_fds + [frames_fd],
+                                                     struct.pack("=?d", kind == "io", t0 + timeout))
         finally:
             for fd in j_fds:
-                os.close(fd)
-        try:
-            c_pid = zygote.reply(self.ctl)
-            c_pidfd = os.pidfd_open(c_pid)
-            codec.write_all(pipes["pid"][1], struct.pack("i", c_pid))  # a zombie until the next job: no reuse
-        finally:
-            os.close(pipes["pid"][1])
-        j_pid = self.judge_pid = zygote.reply(self.judge_ctl)
+                if fd != c_pidfd:
+                    os.close(fd)
         verdict = self._await_judge(j_pid, pipes["verdict"][0], t0 + timeout + JUDGE_GRACE_S)
         os.close(pipes["verdict"][0])
         escaped = self._end_job(c_pid, c_pidfd)
@@ -297,12 +290,10 @@ def judge_entry(ctx: dict, msg: bytes, fds: list[int]) -> None:
 
     kernel.set_name("sbx-judge")
     io_mode, deadline = struct.unpack("=?d", msg)
-    req, resp, out, err, pid_r, verdict_w, spec_fd = fds
+    req, resp, out, err, c_pidfd, verdict_w, spec_fd = fds
     code = 0
     try:
         spec = codec.read_frame(spec_fd)
-        c_pid = struct.unpack("i", codec.read_exact(pid_r, 4))[0]
-        c_pidfd = os.pidfd_open(c_pid)
         chan_fds = {"req": req, "resp": resp, "out": out, "err": err, "pidfd": c_pidfd}
         verdict = judge.run_judge("io" if io_mode else "tests", chan_fds, deadline, ctx["limits"], spec)
         codec.write_all(verdict_w, codec.pack(verdict))

@@ -88,17 +88,13 @@ def start(name: str, entry, ctx: dict, keep: list[int], nfds: int) -> tuple[int,
     return pid, ours
 
 
-def request(ctl: socket.socket, fds: list[int], msg: bytes = b"G") -> None:
-    """Ask a zygote for a child holding `fds`, without waiting: two zygotes can fork at once."""
+def fork_via(ctl: socket.socket, fds: list[int], msg: bytes = b"G") -> int:
+    """Ask a zygote for a child holding `fds`; returns its pid (in the worker's pid namespace)."""
     socket.send_fds(ctl, [msg], fds)
-
-
-def reply(ctl: socket.socket) -> int:
-    """The pid of the child asked for by the last `request` (in the worker's pid namespace)."""
-    answer = ctl.recv(16)
-    if len(answer) != 4:
+    reply = ctl.recv(16)
+    if len(reply) != 4:
         raise OSError("the zygote did not answer")
-    return struct.unpack("i", answer)[0]
+    return struct.unpack("i", reply)[0]
 
 
 def candidate_entry(ctx: dict, _msg: bytes, fds: list[int]) -> None:
