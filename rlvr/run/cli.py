@@ -172,9 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if job is None:
         return 0
+    from rlvr.run.memwatch import MemoryWatch, write_summary
     from rlvr.run.trainer import Trainer
     from rlvr.sync.push import SyncMismatchError
 
+    watch = MemoryWatch().start()  # the driver's process tree: Ray, every actor, the reward workers
     trainer = Trainer(cfg, job, resume=plan.action == "resume")
     try:
         final = trainer.run()
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         trainer.close()
         job.pool.close()
+        print(f"[rlvr] {write_summary(watch.stop(), cfg.run.output_dir)}", flush=True)
     print(f"[rlvr] done: held-out reward {final['eval_reward']:.3f}; outputs in {cfg.run.output_dir}", flush=True)
     return 0
 
