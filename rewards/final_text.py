@@ -26,7 +26,7 @@ def outside_think(text: str) -> str:
     """The text a reader takes as the answer: without think blocks (a leading `..</think>` whose `<think>` the
     chat template opened, every `<think>..</think>`), cut at a `<think>` that is never closed.
 
-    Unlike a tool runtime (see `json_extract.answer_region`, which reads a later think block as answer text),
+    Unlike a tool runtime (see `json_extract.runtime_region`, which reads a later think block as answer text),
     a reader of a math answer skips every block of reasoning. One pass over the tags: linear time.
 
     >>> outside_think("<think>maybe 3</think> The answer is 4.")

@@ -24,7 +24,6 @@ import jsonschema
 from .base import Score, Verifier
 from .ecma_regex import to_python
 from .json_extract import JsonExtractError, extract_json
-from .registry import register
 
 __all__ = ["JsonSchemaVerifier", "validator_for", "ecma_schema"]
 
@@ -120,7 +119,6 @@ def validator_for(schema: Any):
     return _cached_validator(text)
 
 
-@register("json_schema")
 class JsonSchemaVerifier(Verifier):
     """Reward 1.0 for one JSON value that validates against `schema`, else 0.0.
 

@@ -89,7 +89,7 @@ def worker_main(spec: dict) -> dict:
             rows.append({"update": i + 1, "train_s": round(train_s, 2), **timing, **stale, "update_loss": loss,
                          "max_diff": rig.probe(probe)})
             common.log(f"{spec['kind']} update {i + 1}: sync {timing['sync_s']:.3f} s, loss {loss:.3g}")
-        gen = _generation(rig, spec["mode"], prompts[:spec["gen_prompts"]], n=4 if quick else 8,
+        gen = _generation(rig, spec["mode"], prompts[:spec["gen_prompts"]], group_size=4 if quick else 8,
                           max_tokens=16 if quick else 64)
     finally:
         rig.close()
@@ -102,20 +102,20 @@ def worker_main(spec: dict) -> dict:
 
 def _update(rig, prompts: list[str], max_tokens: int) -> float:
     """Generate 4 completions per prompt, then one train_step with alternating +-1 advantages."""
-    from rlvr.learn.learner import TrainSample
+    from rlvr.types import TrainSample
 
-    groups = rig.generate(prompts, n=4, max_tokens=max_tokens, temperature=1.0)
+    groups = rig.generate(prompts, group_size=4, max_tokens=max_tokens, temperature=1.0)
     samples = [TrainSample(g.prompt_ids, c.token_ids, advantage=1.0 if j % 2 == 0 else -1.0)
                for g in groups for j, c in enumerate(g.completions) if c.token_ids]
-    return float(rig.train_step(samples, max_len=max_tokens)["seconds"])
+    return float(rig.train_step(samples, max_tokens=max_tokens)["seconds"])
 
 
-def _generation(rig, mode: str, prompts: list[str], n: int, max_tokens: int) -> dict:
+def _generation(rig, mode: str, prompts: list[str], group_size: int, max_tokens: int) -> dict:
     """Generation tok/s with the adapter served; in `lora` mode (in-process rig) alternately without the
     adapter path too, twice each, so that the path's own cost is a ratio measured under the same load."""
     def once() -> tuple[int, float]:
         t0 = time.perf_counter()
-        groups = rig.generate(prompts, n=n, max_tokens=max_tokens, temperature=1.0)
+        groups = rig.generate(prompts, group_size=group_size, max_tokens=max_tokens, temperature=1.0)
         return sum(len(c.token_ids) for g in groups for c in g.completions), time.perf_counter() - t0
 
     tokens, seconds = once()

@@ -18,25 +18,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rlvr.run.preflight import UserError
+from rlvr.types import Job
 
-__all__ = ["Job", "UserError", "main", "parse_args", "prepare"]
-
-
-@dataclass
-class Job:
-    """What the driver needs besides actors: data, reward, the probe for the sync check."""
-
-    model_dir: Path
-    stream: Any          # data.PromptStream over training rows (each with "prompt")
-    eval_rows: list[dict]
-    reward: Any          # rewards.Composite
-    pool: Any            # rewards.RewardPool
-    probe: list[int]
+__all__ = ["UserError", "main", "parse_args", "prepare"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

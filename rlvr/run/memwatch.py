@@ -119,7 +119,9 @@ class MemoryWatch:
 
 def write_summary(summary: dict, out_dir: str | os.PathLike) -> str:
     """Write `memory.json` into the run folder; the one line the console shows about it."""
-    Path(out_dir, "memory.json").write_text(json.dumps(summary, indent=1))
+    from rlvr.run.outputs import MEMORY
+
+    Path(out_dir, MEMORY).write_text(json.dumps(summary, indent=1))
     if "peak_rss_gib" not in summary:
         return "memory: not measured (no /proc)"
     return (f"peak memory of the job (driver, Ray and every actor, sampled every {summary['interval_s']:g} s): "

@@ -12,7 +12,7 @@ import pytest
 
 from rewards import make
 from rewards.ecma_regex import search, to_python
-from rewards.json_extract import JsonExtractError, answer_region, extract_json, loads_strict, scan
+from rewards.json_extract import JsonExtractError, extract_json, loads_strict, runtime_region, scan
 
 PERSON = {"type": "object", "required": ["name", "age"],
           "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0, "maximum": 150}},
@@ -123,7 +123,7 @@ def test_strict_loads_and_scan_building_blocks():
             loads_strict(bad)
         assert exc.value.reason == reason, bad
     assert [s.kind for s in scan('a {"x": "}"} b [1, ] c } {')] == ["value", "broken", "stray", "open"]
-    assert answer_region("a<think>b</think>c<think>d</think>e") == "a\0c<think>d</think>e"
+    assert runtime_region("a<think>b</think>c<think>d</think>e") == "a\0c<think>d</think>e"
     assert extract_json('x [1, 2] y') == [1, 2]
 
 
