@@ -56,7 +56,7 @@ class Composite(Verifier):
         self.required_fields = tuple(fields)
 
     def score(self, completion: str, **row: Any) -> Score | None:
-        total, parts, reasons, applied = 0.0, {}, {}, False
+        total, parts, reasons, found, applied = 0.0, {}, {}, {}, False
         for label, verifier, weight in self.components:
             s = verifier.score(completion, **row)
             parts[label] = None if s is None else s.reward
@@ -64,10 +64,13 @@ class Composite(Verifier):
                 applied = True
                 total += weight * s.reward
                 reasons[label] = s.info["reason"]
+                if "found_by" in s.info:  # where the answer was taken from (e.g. math: boxed, last_number)
+                    found[label] = s.info["found_by"]
         if not applied:
             return None
         weights = {label: w for label, _, w in self.components}
-        return Score(total, {"reason": "composite", "components": parts, "weights": weights, "reasons": reasons})
+        return Score(total, {"reason": "composite", "components": parts, "weights": weights, "reasons": reasons,
+                                   "found_by": found})
 
 
 def _text(completion: Any) -> str:

@@ -6,7 +6,7 @@ closest known key as a hint), a value of the wrong type is an error (`steps: ten
 list their allowed values, and numeric ranges are checked when a section is built.
 
 YAML sections carry the dataclass names (`model`, `data`, `sampler`, `rewards`, `algo`, `learner`,
-`sync`, `run`, `ray`); nesting stops at two levels (`rewards.verifiers` is a list of small mappings).
+`sync`, `run`, `ray`, `health`); nesting stops at two levels (`rewards.verifiers` is a list of small mappings).
 Command-line overrides are `section.key=value` strings whose value is parsed as a YAML scalar
 (`run.steps=3`, `sampler.temperature=0.7`, `rewards.verifiers=[{name: math}]`).
 
@@ -27,9 +27,11 @@ from typing import Any, Literal
 import yaml
 
 from rlvr.config_schema import ConfigError, Section, check_keys, require, unknown
+from rlvr.health.config import HealthConfig
 
 __all__ = [
-    "LORA_TARGETS", "AlgoConfig", "ConfigError", "DataConfig", "LearnerConfig", "ModelConfig", "RayConfig", "RewardsConfig",
+    "LORA_TARGETS", "AlgoConfig", "ConfigError", "DataConfig", "HealthConfig", "LearnerConfig", "ModelConfig",
+    "RayConfig", "RewardsConfig",
     "RunConfig", "RunSection", "SamplerConfig", "SyncConfig", "VerifierSpec", "configs_dir", "load_config",
     "parse_overrides", "resolve_config_path", "save_config",
 ]
@@ -251,6 +253,7 @@ class RayConfig(Section):
 _SECTIONS: dict[str, type[Section]] = {
     "model": ModelConfig, "data": DataConfig, "sampler": SamplerConfig, "rewards": RewardsConfig,
     "algo": AlgoConfig, "learner": LearnerConfig, "sync": SyncConfig, "run": RunSection, "ray": RayConfig,
+    "health": HealthConfig,
 }
 
 
@@ -267,6 +270,7 @@ class RunConfig:
     sync: SyncConfig = field(default_factory=SyncConfig)
     run: RunSection = field(default_factory=RunSection)
     ray: RayConfig = field(default_factory=RayConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dicts and lists (YAML/JSON-ready); `load_config` reads the result back unchanged."""

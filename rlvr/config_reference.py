@@ -86,6 +86,29 @@ MEANINGS: dict[str, str] = {
     "run.off_policy": "generate the next batch while the learner trains (one step stale)",
     "run.log_every": "write a metrics line (metrics.jsonl, TensorBoard) every N steps; eval lines and the last "
                      "step always",
+    "health.enabled": "run the health monitors (rules: docs/health.md); off: no warnings, signals still logged",
+    "health.baseline_steps": "the first steps every drift (dominance, length, truncation, entropy) is measured against",
+    "health.window": "the latest steps a monitor averages over",
+    "health.correctness": "the reward component that says the task is solved (null: the first verifier)",
+    "health.correct_share_min": "dominance: fires when correctness earns less than this share of the weighted "
+                                "reward gain",
+    "health.min_gain": "dominance: a weighted reward gain smaller than this is not judged",
+    "health.copy_ngram": "prompt copy: a completion copies when it shares this many words in a row with its prompt",
+    "health.copy_max": "prompt copy: fires above this fraction of completions copying",
+    "health.identical_max": "identical: fires above this fraction of completions repeating another in their group",
+    "health.untrusted_pay_max": "untrusted pay: fires above this fraction of rewarded completions cut at max_tokens",
+    "health.length_ratio_max": "length drift: fires when mean length exceeds this multiple of the first steps'",
+    "health.truncation_rise_max": "truncation drift: fires when the truncated fraction rises by more than this",
+    "health.zero_variance_max": "zero variance: fires above this fraction of groups whose rewards are all equal",
+    "health.entropy_ratio_min": "entropy collapse: fires when sampled-token entropy falls below this fraction of "
+                                "the first steps'",
+    "health.kl_max": "KL to base: fires above this KL (measured when algo.kl is on)",
+    "health.regression_task": "a second held-out set from another reasoning-gym task, scored with the run's "
+                              "verifiers at every eval (null: none)",
+    "health.regression_task_kwargs": "that task's options",
+    "health.regression_size": "items in the regression set",
+    "health.regression_se": "regression: fires when a held-out mean drops by more than this many standard errors",
+    "health.stop_on": "monitors that stop the run when they fire (`all`: any); the step is checkpointed first",
     "ray.address": "a Ray cluster to join (null: start a local one)",
     "ray.num_cpus": "CPUs given to a local Ray (null: all)",
 }

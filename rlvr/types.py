@@ -33,7 +33,8 @@ class Completion:
 
     The reward fields are empty until `rlvr.rollout.fleet.score_groups` fills them: `reward` stays None when
     the verifier said "not applicable" (`reason` is then `NOT_APPLICABLE`; TRL's contract for None), and
-    `components` holds a composite's per-verifier rewards."""
+    `components` holds a composite's per-verifier rewards and `why` each one's reason (and where the answer
+    was found, when the verifier says), which the health report reads."""
 
     token_ids: list[int]
     logprobs: list[float]
@@ -42,6 +43,7 @@ class Completion:
     reward: float | None = None
     components: dict[str, float] = field(default_factory=dict)
     reason: str = ""
+    why: dict[str, str] = field(default_factory=dict)  # component -> why it scored (`correct/boxed`; rlvr.health)
 
 
 @dataclass
@@ -86,3 +88,4 @@ class Job:
     reward: Verifier               # usually a `rewards.Composite` of the configured verifiers
     pool: RewardPool               # the `rewards` worker pool that runs `reward`
     probe: list[int]               # token ids the weight-sync check scores on both sides
+    regression_rows: list[dict] = field(default_factory=list)  # health.regression_task's held-out rows (or none)

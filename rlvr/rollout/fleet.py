@@ -106,7 +106,7 @@ class SamplerFleet:
 
 
 def score_groups(groups: list[Group], reward: Any, pool: Any) -> None:
-    """Fill each completion's reward, components and reason from `pool.map(reward, rows)` (the `rewards`
+    """Fill each completion's reward, components, reason and why from `pool.map(reward, rows)` (the `rewards`
     worker pool; rows are each group's row plus the completion's text), in place.
 
     A `None` score (the verifier does not apply to this row) stays None, with reason `NOT_APPLICABLE`:
@@ -121,3 +121,11 @@ def score_groups(groups: list[Group], reward: Any, pool: Any) -> None:
         c.reward = None if s is None else float(s.reward)
         c.components = dict(info.get("components", {}))
         c.reason = NOT_APPLICABLE if s is None else str(info.get("reason", ""))
+        c.why = _why(info)
+
+
+def _why(info: dict) -> dict[str, str]:
+    """Component -> its verifier's reason, with where the answer was found when it says (`correct/last_number`)."""
+    found = info.get("found_by") if isinstance(info.get("found_by"), dict) else {}
+    return {name: f"{reason}/{found[name]}" if name in found else str(reason)
+            for name, reason in info.get("reasons", {}).items()}

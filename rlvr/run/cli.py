@@ -110,10 +110,28 @@ def prepare(cfg) -> Job:
     for row in (*train_rows, *eval_rows):
         row["prompt"] = data.format_prompt(tokenizer, row["question"], cfg.data.system_prompt,
                                            cfg.data.prompt_template, fields=row)
+    regression_rows = _regression_rows(cfg, tokenizer)
     stream = data.PromptStream(train_rows, cfg.data.prompts_per_step, cfg.data.seed)
     pool = RewardPool(workers=cfg.rewards.workers, timeout_s=cfg.rewards.timeout_s)
     return Job(model_dir=model_dir, stream=stream, eval_rows=eval_rows, reward=reward, pool=pool,
-               probe=make_probe(tokenizer, cfg.sync.probe_len))
+               probe=make_probe(tokenizer, cfg.sync.probe_len), regression_rows=regression_rows)
+
+
+def _regression_rows(cfg, tokenizer) -> list[dict]:
+    """health.regression_task's rows (another reasoning-gym task), prompted like the training rows."""
+    from rlvr.data import prompts as data
+
+    h = cfg.health
+    if not h.regression_task:
+        return []
+    try:
+        rows = data.reasoning_gym_rows(h.regression_task, h.regression_size, cfg.data.seed + 7_000_003,
+                                       h.regression_task_kwargs)
+    except data.DataError as err:
+        raise UserError(f"health.regression_task: {err}") from err
+    for row in rows:
+        row["prompt"] = data.format_prompt(tokenizer, row["question"], cfg.data.system_prompt, "{question}", fields=row)
+    return rows
 
 
 def preflight(args: argparse.Namespace):
@@ -159,21 +177,47 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if job is None:
         return 0
+    return train(cfg, plan, job, verbose=args.verbose)
+
+
+def train(cfg, plan, job, verbose: bool = False) -> int:
+    """Run the loop; unless `verbose`, Ray/vLLM/transformers output goes to RUN_DIR/run.log and the console
+    carries only rlvr's lines (rlvr.health.console) and errors."""
+    from rlvr.health.console import route_logs
+    from rlvr.health.watch import HealthStop
+    from rlvr.run import outputs
     from rlvr.run.memwatch import MemoryWatch, write_summary
     from rlvr.run.trainer import Trainer
     from rlvr.sync.push import SyncMismatchError
 
+    log_path = Path(cfg.run.output_dir) / outputs.RUN_LOG
+    route = None if verbose else route_logs(log_path)
+    say = route.say if route else lambda line: print(line, flush=True)
+    if route:
+        say(f"[rlvr] Ray, vLLM and transformers logs -> {log_path} (--verbose shows them here)")
     watch = MemoryWatch().start()  # the driver's process tree: Ray, every actor, the reward workers
-    trainer = Trainer(cfg, job, resume=plan.action == "resume")
+    trainer = Trainer(cfg, job, resume=plan.action == "resume", say=say)
     try:
         final = trainer.run()
     except SyncMismatchError as err:
-        print(f"rlvr: weight sync check failed: {err}", file=sys.stderr)
+        say(f"rlvr: weight sync check failed: {err}")
         return 3
+    except HealthStop as err:
+        say(f"rlvr: stopped by a health monitor: {err}; the last step is checkpointed (--resume continues)")
+        return 4
+    except BaseException as err:
+        if route:  # the traceback is in run.log; the person sees what failed and where to look
+            import traceback
+
+            traceback.print_exc()
+            say(f"rlvr: error: {type(err).__name__}: {err} (traceback in {log_path})")
+        raise
     finally:
         trainer.close()
         job.pool.close()
-        print(f"[rlvr] {write_summary(watch.stop(), cfg.run.output_dir)}", flush=True)
+        say(f"[rlvr] {write_summary(watch.stop(), cfg.run.output_dir)}")
+        if route:
+            route.restore()
     print(f"[rlvr] done: held-out reward {final['eval_reward']:.3f}; outputs in {cfg.run.output_dir}", flush=True)
     return 0
 

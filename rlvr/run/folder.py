@@ -14,12 +14,13 @@ What this module does NOT do: write checkpoints (`checkpoint`), or decide how tr
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rlvr.config import HealthConfig
 from rlvr.run import checkpoint, outputs
 from rlvr.run.preflight import UserError
 
@@ -35,6 +36,8 @@ RESUMABLE = frozenset({
     "rewards.workers", "rewards.timeout_s", "sampler.num_samplers", "sampler.kv_cache_gib",
     "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus", "sync.check", "sync.tolerance",
     "sync.mode", "sync.update_tolerance",
+    # the health monitors only watch (and may stop) the run: any of their keys may change
+    *(f"health.{f.name}" for f in fields(HealthConfig)),
 })
 
 

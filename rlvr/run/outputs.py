@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "ADAPTER", "ALL", "CHECKPOINTS", "CONFIG", "DPO_PAIRS", "MEMORY", "METRICS", "REWARD_CURVE", "TENSORBOARD",
-    "EVAL_REWARD_KEY", "TRAIN_REWARD_KEY", "DpoPairWriter", "MetricsWriter", "plot_reward_curve",
+    "ADAPTER", "ALL", "CHECKPOINTS", "CONFIG", "DPO_PAIRS", "MEMORY", "METRICS", "REPORT", "REPORT_DIR",
+    "REWARD_CURVE", "RUN_LOG", "TENSORBOARD",
+    "EVAL_REWARD_KEY", "TRAIN_REWARD_KEY", "DpoPairWriter", "MetricsWriter", "flat_record", "plot_reward_curve",
     "read_jsonl",
 ]
 
@@ -38,10 +39,25 @@ ADAPTER = "adapter"              # the final peft adapter (written by the learne
 CHECKPOINTS = "checkpoints"      # `rlvr.run.checkpoint`'s folder
 CONFIG = "config.resolved.yaml"  # the run's resolved config (`rlvr.run.folder.start`; copied into checkpoints)
 MEMORY = "memory.json"           # the job's peak memory (`rlvr.run.memwatch`)
-ALL = (CHECKPOINTS, METRICS, DPO_PAIRS, TENSORBOARD, ADAPTER, REWARD_CURVE, CONFIG, MEMORY)
+REPORT = "report.md"             # the health report (`rlvr.health.report`)
+REPORT_DIR = "report"            # its figures and examples
+RUN_LOG = "run.log"              # the full log (the console shows only what a person needs; `rlvr.run.cli`)
+ALL = (CHECKPOINTS, METRICS, DPO_PAIRS, TENSORBOARD, ADAPTER, REWARD_CURVE, CONFIG, MEMORY, REPORT, REPORT_DIR,
+       RUN_LOG)
 
 TRAIN_REWARD_KEY = "reward_mean"
 EVAL_REWARD_KEY = "eval_reward"
+
+
+def flat_record(metrics: Mapping[str, Any], step: int | None = None) -> dict:
+    """The line `MetricsWriter.write` would write: `{"step", ...}` with nested dicts flattened to `a/b` keys
+    (`{"health": {"entropy": 1.2}}` -> `"health/entropy"`) and values made JSON-safe."""
+    if step is None:
+        if "step" not in metrics:
+            raise ValueError("metrics need a 'step' (in the dict or as the step argument)")
+        step = metrics["step"]
+    flat = {k: _json_safe(v) for k, v in _flatten(metrics).items() if k != "step"}
+    return {"step": int(step), **flat}
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -107,18 +123,13 @@ class MetricsWriter:
 
     def write(self, metrics: Mapping[str, Any], step: int | None = None) -> dict:
         """Log `metrics` for `step` (default: `metrics["step"]`); returns the flat record written."""
-        if step is None:
-            if "step" not in metrics:
-                raise ValueError("metrics need a 'step' (in the dict or as the step argument)")
-            step = metrics["step"]
-        flat = {k: _json_safe(v) for k, v in _flatten(metrics).items() if k != "step"}
-        record = {"step": int(step), **flat}
+        record = flat_record(metrics, step)
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
         if self._tb is not None:
             for key, value in record.items():
                 if key != "step" and isinstance(value, int | float) and not isinstance(value, bool):
-                    self._tb.add_scalar(key, value, global_step=step)
+                    self._tb.add_scalar(key, value, global_step=record["step"])
             self._tb.flush()
         return record
 

@@ -5,7 +5,8 @@ checkpointing are lines of the loop, not side effects of logging. One completion
 `rlvr.types` (a `Group` from the samplers, scored in place, turned into `TrainSample`s by
 `rlvr.learn.samples`). The driver owns no model: the learner and the samplers are Ray actors, rewards run in
 the `rewards` worker pool. It does not validate configs, data or the run folder (`rlvr.run.cli` and
-`rlvr.run.folder` do, before anything expensive starts) and holds no GRPO math (`rlvr.learn.grpo`).
+`rlvr.run.folder` do, before anything expensive starts), holds no GRPO math (`rlvr.learn.grpo`) and no health
+rules (`rlvr.health`: the loop hands it each step's and eval's numbers and asks it whether to stop).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import logging
 import time
 from pathlib import Path
 
+from rlvr.health.hook import RunHealth
+from rlvr.health.signals import mean_se, step_signals
 from rlvr.learn import grpo
 from rlvr.learn.samples import train_samples
 from rlvr.rollout.fleet import score_groups
 from rlvr.run import checkpoint, outputs
 from rlvr.run.actors import Actors
-from rlvr.run.outputs import DpoPairWriter, MetricsWriter, plot_reward_curve
+from rlvr.run.outputs import DpoPairWriter, MetricsWriter, flat_record, plot_reward_curve, read_jsonl
 from rlvr.types import Group, Job, TrainSample
 
 log = logging.getLogger(__name__)
@@ -28,8 +31,9 @@ log = logging.getLogger(__name__)
 class Trainer:
     """One training run. `run()` is resumable: with `resume=True` it continues from the newest checkpoint."""
 
-    def __init__(self, cfg, job: Job, resume: bool = False):
+    def __init__(self, cfg, job: Job, resume: bool = False, say=print):
         self.cfg, self.job, self.resume = cfg, job, resume
+        self.say = say  # the person's console (`rlvr.health.console.LogRoute.say` when logs go to run.log)
         self.out = Path(cfg.run.output_dir)
         self.step = 0
         self.actors: Actors | None = None
@@ -42,7 +46,7 @@ class Trainer:
         if self.step == 0:
             self._evaluate()                                                         # held-out reward before
         pending = self._submit_next() if self.step < cfg.run.steps else None
-        for step in self._progress():
+        for step in range(self.step, cfg.run.steps):
             t0 = time.perf_counter()
             last = step + 1 >= cfg.run.steps
             groups, gen_s = self._collect(pending)                                    # samplers -> completions
@@ -59,11 +63,14 @@ class Trainer:
             if not cfg.run.off_policy and not last:
                 pending = self._submit_next()                                        # next batch, new weights
             self.step = step + 1
-            self._record(groups, train, sync, dropped, gen_s, reward_s, time.perf_counter() - t0)
+            self._record(groups, train, sync, dropped, gen_s, reward_s, time.perf_counter() - t0)  # + health
             if _every(cfg.run.eval_every, self.step) and not last:
                 self._evaluate()                                                     # held-out reward
-            if _every(cfg.run.save_every, self.step) or last:
+            saved = _every(cfg.run.save_every, self.step) or last
+            if saved:
                 self._checkpoint()                                                   # resumable from here
+            if (stop := self.health.stop()) is not None:                             # health.stop_on fired
+                self._halt(stop, saved)
         return self._finish()
 
     # -- stages --------------------------------------------------------------------------------------------
@@ -72,37 +79,30 @@ class Trainer:
         ckpt = checkpoint.latest(self.out) if self.resume else None
         t0 = time.perf_counter()
         n = self.cfg.sampler.num_samplers
-        print(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})", flush=True)
+        self.say(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})")
         self.actors = Actors.start(self.cfg, self.job)
         self.tis = grpo.tis_enabled(self.cfg.algo.tis, sampler_dtype=self.actors.sampler_dtype,
                                     learner_dtype=self.cfg.learner.dtype)
-        print(f"[rlvr] truncated importance sampling {'on' if self.tis else 'off'} (algo.tis {self.cfg.algo.tis}: "
-              f"sampler {self.actors.sampler_dtype}, learner {self.cfg.learner.dtype})", flush=True)
+        self.say(f"[rlvr] truncated importance sampling {'on' if self.tis else 'off'} (algo.tis {self.cfg.algo.tis}: "
+                 f"sampler {self.actors.sampler_dtype}, learner {self.cfg.learner.dtype})")
         if ckpt is not None:
             state = checkpoint.load_driver_state(ckpt)
             self.actors.load_learner(str(ckpt / "learner"))
             self.step = int(state["step"])
             self.job.stream.load_state(state["stream"])
-            print(f"[rlvr] resumed from {ckpt} at step {self.step}", flush=True)
+            self.say(f"[rlvr] resumed from {ckpt} at step {self.step}")
         elif self.resume:
             log.warning("--resume: no checkpoint in %s; starting fresh", self.out)
         self._stream_mark = self.job.stream.state()
         resume_step = self.step if ckpt is not None else None  # a fresh run starts its files afresh
         self.metrics = MetricsWriter(self.out, resume_step=resume_step)
         self.pairs = DpoPairWriter(self.out, resume_step=resume_step)
+        self.health = RunHealth(self.cfg, self.out, self.metrics.write, self.say,
+                                resumed_rows=read_jsonl(self.metrics.path) if resume_step is not None else ())
         sync = self.actors.sync.start(self.step)                                   # base once, then the adapter
         ws = self.actors.sync
-        print(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
-              f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})",
-              flush=True)
-
-    def _progress(self):
-        """The remaining steps, with a progress bar."""
-        from tqdm import tqdm
-
-        self._bar = tqdm(range(self.step, self.cfg.run.steps), desc="grpo", unit="step", initial=self.step,
-                         total=self.cfg.run.steps, dynamic_ncols=True)
-        return self._bar
+        self.say(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
+                 f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})")
 
     def _submit_next(self):
         """Draw the next batch of rows and start generating it."""
@@ -132,31 +132,36 @@ class Trainer:
                                       tis_cap=a.tis_cap if self.tis else None)
 
     def _evaluate(self) -> dict:
-        """Mean reward (pass@1, greedy by default) on the held-out split, overall and per verifier."""
-        rows = self.job.eval_rows
+        """Mean reward (pass@1, greedy by default) with its standard error on the held-out split, overall and per
+        verifier; and on the health regression set (another task) when the config names one."""
         t0 = time.perf_counter()
+        out = self._score_heldout(self.job.eval_rows, "eval_reward")
+        out["eval_s"] = time.perf_counter() - t0
+        if self.job.regression_rows:
+            out.update(self._score_heldout(self.job.regression_rows, "regression_reward"))
+        row = self.metrics.write({"step": self.step, **out})
+        log.info("eval at step %d: reward %.3f over %d prompts", self.step, out["eval_reward"], len(self.job.eval_rows))
+        self.health.eval(row, len(self.job.eval_rows))
+        return out
+
+    def _score_heldout(self, rows: list[dict], key: str) -> dict:
+        """`key` and `key_<component>`, each with `_se`, over the completions a verifier applied to."""
         groups = self.actors.fleet.generate(rows, **self._sampling(evaluation=True))
         score_groups(groups, self.job.reward, self.job.pool)
-        rewards = _scored(groups)
-        out = {"eval_reward": sum(rewards) / max(len(rewards), 1), "eval_s": time.perf_counter() - t0}
-        for name, vals in _components(groups).items():
-            out[f"eval_reward_{name}"] = sum(vals) / len(vals)
-        self.metrics.write({"step": self.step, **out})
-        log.info("eval at step %d: reward %.3f over %d prompts", self.step, out["eval_reward"], len(rows))
-        print(f"[rlvr] eval step {self.step}: mean reward {out['eval_reward']:.3f} ({len(rows)} held-out prompts)",
-              flush=True)
+        out = {}
+        for name, vals in {key: _scored(groups), **{f"{key}_{k}": v for k, v in _components(groups).items()}}.items():
+            out[name], out[f"{name}_se"] = mean_se(vals)
         return out
 
     def _record(self, groups, train, sync, dropped, gen_s, reward_s, step_s) -> None:
-        """The step's DPO pairs, and its metrics line every `run.log_every` steps and at the last."""
+        """The step's DPO pairs, its metrics line every `run.log_every` steps and at the last, and its health
+        (the monitors see every step, logged or not; one console line per step)."""
         self.pairs.write(self.step, groups)
-        if not (_every(self.cfg.run.log_every, self.step) or self.step >= self.cfg.run.steps):
-            return
         completions = [c for g in groups for c in g.completions]
         rewards = _scored(groups)
         lengths = [len(c.token_ids) for c in completions]
         mean = sum(rewards) / max(len(rewards), 1)
-        row = {
+        row = flat_record({
             "step": self.step, "reward_mean": mean,
             "reward_std": (sum((r - mean) ** 2 for r in rewards) / max(len(rewards), 1)) ** 0.5,
             "reward_not_applicable_frac": 1.0 - len(rewards) / len(completions),
@@ -168,19 +173,31 @@ class Trainer:
             **{("learner_step" if k == "step" else k): v for k, v in train.items()},
             "sampler_restarts": self.actors.fleet.restarts,
             "reward_failures": sum(c.reason in ("timeout", "worker_died") for c in completions),
-        }
-        self.metrics.write(row)
-        self._bar.set_postfix(reward=f"{mean:.3f}", kl=f"{row.get('kl', 0.0):.4f}")
+            "health": step_signals(groups, copy_ngram=self.cfg.health.copy_ngram),
+        })
+        if _every(self.cfg.run.log_every, self.step) or self.step >= self.cfg.run.steps:
+            self.metrics.write(row)
+        self.health.step(row)
 
     def _checkpoint(self) -> None:
         checkpoint.save(self.out, self.step, {"stream": self._stream_mark}, self.actors.save_learner)
 
+    def _halt(self, finding, saved: bool) -> None:
+        """Stop for a health.stop_on monitor: checkpoint the step (if the loop did not), then the report and
+        `HealthStop` (`--resume` continues from this step)."""
+        if not saved:
+            self._checkpoint()
+        self._close_files()
+        self.health.halt(finding)
+
     def _finish(self) -> dict:
-        """The final evaluation, the adapter and the reward curve (the last step is already checkpointed)."""
+        """The final evaluation, the adapter, the reward curve (the last step is already checkpointed), and the
+        summary table with the run report."""
         final = self._evaluate()
         self.actors.save_adapter(str(self.out / outputs.ADAPTER))
         self._close_files()
         plot_reward_curve(self.out / outputs.METRICS, self.out / outputs.REWARD_CURVE)
+        self.health.summary()
         return final
 
     def _close_files(self) -> None:

@@ -1,11 +1,12 @@
 """`Trainer._record` without actors: a metrics line every `run.log_every` steps and at the last, DPO pairs every
-step, means over the completions a verifier applied to."""
+step, means over the completions a verifier applied to; the health monitors and the console see every step."""
 
 from types import SimpleNamespace
 
 import pytest
 
 from rlvr.config import load_config
+from rlvr.health.hook import RunHealth
 from rlvr.run.outputs import DpoPairWriter, MetricsWriter, read_jsonl
 from rlvr.run.trainer import Trainer
 from rlvr.types import Completion, Group
@@ -20,11 +21,12 @@ def groups(step: int) -> list[Group]:
 
 def test_metrics_every_log_every_steps_and_the_last_pairs_every_step(tmp_path):
     cfg = load_config("smoke", [f"run.output_dir={tmp_path}", "run.steps=5", "run.log_every=2"])
-    trainer = Trainer(cfg, job=None)
+    said: list[str] = []
+    trainer = Trainer(cfg, job=None, say=said.append)
     trainer.metrics = MetricsWriter(tmp_path, tensorboard=False)
     trainer.pairs = DpoPairWriter(tmp_path)
     trainer.actors = SimpleNamespace(fleet=SimpleNamespace(restarts=0))
-    trainer._bar = SimpleNamespace(set_postfix=lambda **kw: None)
+    trainer.health = RunHealth(cfg, tmp_path, trainer.metrics.write, said.append)
     for step in range(1, 6):
         trainer.step = step
         trainer._record(groups(step), {"loss": 0.1}, {"sync_s": 0.0}, 0.0, 1.0, 0.5, 2.0)
@@ -34,3 +36,6 @@ def test_metrics_every_log_every_steps_and_the_last_pairs_every_step(tmp_path):
     assert all(line["reward_mean"] == 0.5 and line["reward_not_applicable_frac"] == pytest.approx(1 / 3) for line in lines)
     assert all(line["reward_math_mean"] == 0.5 for line in lines)
     assert len(read_jsonl(tmp_path / "dpo_pairs.jsonl")) == 5
+    assert all(line["health/zero_var_frac"] == 0.0 and line["health/pay/math/?"] == 1.0 for line in lines)
+    assert [row["step"] for row in trainer.health.watch.rows] == [1, 2, 3, 4, 5]   # monitors: every step
+    assert [line.split()[:2] for line in said] == [["step", f"{s}/5"] for s in range(1, 6)]
