@@ -158,9 +158,11 @@ class Trainer:
                                                           **self._sampling(evaluation=True)))
         score_groups(groups, self.job.reward, self.job.pool)
         rewards = [r for g in groups for r in g.rewards]
-        out = {"eval_reward": sum(rewards) / max(len(rewards), 1), "eval_s": time.perf_counter() - t0}
+        out = {"eval_reward": sum(rewards) / max(len(rewards), 1), "eval_s": time.perf_counter() - t0,
+               "eval_n": len(rewards), "eval_reward_stderr": stderr(rewards)}
         for name, vals in _components(groups).items():
             out[f"eval_reward_{name}"] = sum(vals) / len(vals)
+            out[f"eval_reward_{name}_stderr"] = stderr(vals)
         self.metrics.write({"step": self.step, **out})
         log.info("eval at step %d: reward %.3f over %d prompts", self.step, out["eval_reward"], len(rows))
         print(f"[rlvr] eval step {self.step}: mean reward {out['eval_reward']:.3f} ({len(rows)} held-out prompts)",
@@ -214,6 +216,15 @@ def _groups(rows: list[dict], results: list) -> list[ScoredGroup]:
     """Pair each data row with the sampler's Group (prompt ids + completions) for it."""
     return [ScoredGroup(row=row, prompt=row["prompt"], prompt_ids=list(res.prompt_ids),
                         completions=list(res.completions)) for row, res in zip(rows, results, strict=True)]
+
+
+def stderr(values: list[float]) -> float:
+    """Standard error of the mean (sample std / sqrt(n)); 0.0 for fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mean = sum(values) / n
+    return (sum((v - mean) ** 2 for v in values) / (n - 1) / n) ** 0.5
 
 
 def _components(groups: list[ScoredGroup]) -> dict[str, list[float]]:
