@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("overrides", nargs="*", help="section.key=value, passed to rlvr.run")
     ap.add_argument("--from-run", help="summarise this finished run folder instead of training")
     ap.add_argument("--out", help="results file (default results/train_<config>.json)")
+    ap.add_argument("--command", help="with --from-run: the command(s) that made the run, to record")
     args = ap.parse_args(argv)
     name = Path(args.config).stem
     run_dir = Path(args.from_run) if args.from_run else ROOT / "runs" / name
@@ -101,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             return rc
         minutes = (time.perf_counter() - t0) / 60
     load["end"] = os.getloadavg()
-    command = ("python scripts/train_result.py " + shlex.join([args.config, *args.overrides])
-               if not args.from_run else None)
+    command = (args.command if args.from_run
+               else "python scripts/train_result.py " + shlex.join([args.config, *args.overrides]))
     result = summarise(run_dir, minutes=minutes, load=load, command=command)
     result["config"] = name
     out = Path(args.out) if args.out else ROOT / "results" / f"train_{name}.json"
