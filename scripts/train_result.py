@@ -58,7 +58,7 @@ def summarise(run_dir: Path, *, minutes: float | None = None, load: dict | None 
     if minutes is None:
         minutes = (sum(r.get("step_s", 0.0) for r in train) + sum(r.get("eval_s", 0.0) for r in evals)) / 60
     components = sorted({k[len("eval_reward_"):-len("_stderr")] for k in first if k.endswith("_stderr")
-                         and k.startswith("eval_reward_")})
+                         and k.startswith("eval_reward_") and k != "eval_reward_stderr"})
     return {
         "config": run_dir.name,
         "model": cfg["model"]["path"],

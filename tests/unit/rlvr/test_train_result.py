@@ -49,6 +49,7 @@ def test_summary_reports_the_correctness_verifier_with_stderr(tmp_path):
     assert (out["before"], out["after"], out["heldout_n"], out["steps"]) == (0.25, 0.5, 4, 2)
     assert out["stderr"]["before"] == pytest.approx(0.25)  # sample std 0.5 / sqrt(4)
     assert out["delta_stderr"] == pytest.approx(math.hypot(out["stderr"]["before"], out["stderr"]["after"]))
+    assert sorted(out["components"]) == ["format", "math"]
     assert out["components"]["format"]["after"] == 1.0 and out["components"]["format"]["stderr"]["after"] == 0.0
     assert out["minutes"] == pytest.approx((2 * 60 + 2 * 30) / 60, abs=0.05)
 
