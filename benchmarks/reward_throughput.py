@@ -8,6 +8,10 @@ plus an optional "options" dict of constructor options (`make(verifier, **option
 row labelled false (must not be paid) that got reward 1.0; a false negative a row labelled true that did not.
 
     python benchmarks/reward_throughput.py [--repeat 5] [--code 40] [--out results/reward_throughput.json]
+    python benchmarks/reward_throughput.py --sets benchmarks/data/redteam_round2.jsonl --out results/X.json
+
+`--sets FILE..` scores only those labelled files (red-team rounds are kept out of the default `hacks_*` glob so
+that the bench's figures stay comparable across runs) the same way, Math-Verify beside the math rows.
 
 Math-Verify is called the way its README shows: `verify(parse("$gold$"), parse(completion))`, with its
 signal timeouts off (both run in this process; neither is given a timeout). Timings swing +-30% on shared
@@ -38,15 +42,15 @@ def load_labelled() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def load_hacks() -> dict[str, list[dict]]:
-    """{file stem: rows} for every `benchmarks/data/hacks_*.jsonl`."""
+def load_hacks(paths: list[Path] | None = None) -> dict[str, list[dict]]:
+    """{file stem: rows} for `paths`, by default every `benchmarks/data/hacks_*.jsonl`."""
     out = {}
-    for path in sorted((ROOT / "benchmarks" / "data").glob("hacks_*.jsonl")):
-        out[path.stem] = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for path in paths or sorted((ROOT / "benchmarks" / "data").glob("hacks_*.jsonl")):
+        out[path.stem] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return out
 
 
-_META = ("verifier", "category", "completion", "label", "note", "options")
+_META = ("verifier", "category", "policy_id", "completion", "label", "note", "options")
 
 
 def _rates(paid: list[bool], rows: list[dict]) -> dict:
@@ -59,15 +63,16 @@ def _rates(paid: list[bool], rows: list[dict]) -> dict:
 
 
 def _misgraded(paid: list[bool], rows: list[dict]) -> list[dict]:
-    return [{"category": r["category"], "completion": r["completion"][:120], "label": r["label"],
-             "note": r.get("note", "")} for p, r in zip(paid, rows, strict=True) if p != r["label"]]
+    return [{"category": r["category"], **({"policy_id": r["policy_id"]} if "policy_id" in r else {}),
+             "completion": r["completion"][:120], "label": r["label"], "note": r.get("note", "")}
+            for p, r in zip(paid, rows, strict=True) if p != r["label"]]
 
 
-def bench_hacks() -> dict:
-    """FP/FN per verifier on the hacking sets; Math-Verify on the math rows beside ours."""
+def bench_hacks(paths: list[Path] | None = None) -> dict:
+    """FP/FN per verifier on the hacking sets (or `paths`); Math-Verify on the math rows beside ours."""
     mv = math_verify_fn()
     result: dict = {}
-    for stem, rows in load_hacks().items():
+    for stem, rows in load_hacks(paths).items():
         by_verifier: dict[str, list[dict]] = {}
         for r in rows:
             by_verifier.setdefault(r["verifier"], []).append(r)
@@ -185,11 +190,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--code", type=int, default=40, help="HumanEval problems for the code bench (0: skip)")
     ap.add_argument("--out", default=str(ROOT / "results" / "reward_throughput.json"))
+    ap.add_argument("--sets", nargs="+", type=Path, help="score only these labelled JSONL files")
     args = ap.parse_args()
     result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "load_before": os.getloadavg()},
-              "math": bench_math(args.repeat), "hacks": bench_hacks(), "adversarial_math": bench_adversarial()}
-    if args.code:
+                          "load_before": os.getloadavg()}}
+    if args.sets:
+        result["hacks"] = bench_hacks(args.sets)
+    else:
+        result.update({"math": bench_math(args.repeat), "hacks": bench_hacks(),
+                       "adversarial_math": bench_adversarial()})
+    if args.code and not args.sets:
         try:
             result["code"] = bench_code(args.code)
         except ImportError as exc:
@@ -200,8 +210,10 @@ def main() -> None:
     summary = {k: {"rlvr": {m: v["rlvr"][m] for m in ("fp_rate", "fn_rate")},
                    **({"math_verify": {m: v["math_verify"][m] for m in ("fp_rate", "fn_rate")}}
                       if "math_verify" in v else {})} for k, v in result["hacks"].items()}
-    print(json.dumps({"machine": result["machine"], "math_labelled": {k: result["math"][k] for k in
-                      ("accuracy", "checks_per_s")}, "hacks": summary}, indent=2))
+    head = {"machine": result["machine"]}
+    if "math" in result:
+        head["math_labelled"] = {k: result["math"][k] for k in ("accuracy", "checks_per_s")}
+    print(json.dumps({**head, "hacks": summary}, indent=2))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ run: CPU milliseconds per sandboxed job (the whole process tree, from a cpuacct 
 has one: unlike jobs/s, it hardly moves with other load), the cost of the per-job IPC namespace (an
 ablation: seccomp already denies SysV/mq IPC), and fairness: how long a small job takes next to a job of
 60 spinning processes in the other worker, with the per-worker cgroup and without it.
+The baseline's cost is mostly the interpreter's start-up, which depends on the environment behind
+`sys.executable` (a venv with `.pth` import hooks, e.g. an editable install, doubles it), so the JSON names it.
 Writes JSON (default results/sandbox_throughput.json).
 Usage: python benchmarks/sandbox_throughput.py [--jobs N] [--out PATH] [--skip-fairness]
 """
@@ -103,7 +105,7 @@ def fairness(with_cgroup: bool) -> float:
 
 
 def measure(jobs: int, skip_fairness: bool) -> dict:
-    meter, rows = CpuMeter(), []
+    meter, rows, load0 = CpuMeter(), [], os.getloadavg()
     try:
         for workers in (1, 2):
             sandboxed, cpu, layers = _sandboxed(workers, jobs, meter)
@@ -121,12 +123,12 @@ def measure(jobs: int, skip_fairness: bool) -> dict:
         meter.close()
     report = {"benchmark": "sandbox_throughput", "job": "add + 3 asserts", "jobs_per_point": jobs,
               "results": rows, "ipc_namespace_ablation": ablation, "layers": layers,
-              "python": platform.python_version(), "kernel": platform.release(), "cpus": os.cpu_count()}
+              "python": platform.python_version(), "subprocess_python": sys.executable, "kernel": platform.release(), "cpus": os.cpu_count()}
     if not skip_fairness:
         report["fairness_small_job_s_next_to_60_spinners"] = {
             "with_cgroup": round(fairness(True), 3), "without_cgroup": round(fairness(False), 3)}
         print(report["fairness_small_job_s_next_to_60_spinners"], flush=True)
-    report["loadavg_at_end"] = os.getloadavg()
+    report["loadavg_at_start"], report["loadavg_at_end"] = load0, os.getloadavg()
     return report
 
 

@@ -8,7 +8,6 @@ signal so it never outlives the process that started it. It does not time itself
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pickle
 import resource
@@ -22,9 +21,10 @@ from rewards.custom import PICKLE_HINT
 
 def _die_with_parent() -> None:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
+        from sandbox.kernel import PR_SET_PDEATHSIG, prctl
+
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError, ImportError):
         pass
 
 

@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import os
+import stat
 import sys
 import tempfile
 from typing import Any
@@ -88,7 +89,16 @@ def _line(row: dict[str, Any], score) -> str:
 
 
 def _write(lines: list[str], output: str) -> None:
-    """Write `lines` to `output` atomically: a temporary file renamed into place, removed on any failure."""
+    """Write `lines` to `output` atomically: a temporary file renamed into place, removed on any failure.
+
+    Only a regular file (or a new path) is replaced: renaming onto `/dev/null`, a FIFO or a terminal would
+    swap the device node itself for a plain file (as root, for the whole machine), so those are written to
+    directly — they have no partial state to protect.
+    """
+    if os.path.exists(output) and not stat.S_ISREG(os.stat(output).st_mode):
+        with open(output, "w", encoding="utf-8") as f:
+            f.writelines(lines)
+        return
     folder = os.path.dirname(os.path.abspath(output))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rewards-", suffix=".jsonl")
     try:

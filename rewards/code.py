@@ -2,26 +2,21 @@
 
 The code is the last ```python (or ```py / bare ```) fenced block, or the whole completion when there is
 no fence; with an `entry_point` the last block that defines it wins. Reward 1.0 only when every test passes
-(`partial=True`: the fraction passed). One `sandbox.Sandbox` per process, created on first use and reused,
-so a `RewardPool` worker keeps its warm sandbox workers across items.
+(`partial=True`: the fraction passed). It runs in the process's `sandbox.default_sandbox()`, created on first
+use and reused, so a `RewardPool` worker keeps its warm sandbox workers across items.
 What it does not do: isolate anything itself; all of that is `sandbox`'s job.
 """
 
 from __future__ import annotations
 
-import atexit
 import re
-import threading
 from typing import Any
 
 from .base import Score, Verifier
-from .registry import register
 
 __all__ = ["CodeVerifier", "extract_code"]
 
 _FENCE = re.compile(r"```[ \t]*(python3?|py|)[ \t]*\n(.*?)```", re.S | re.I)
-_sandbox = None
-_sandbox_lock = threading.Lock()
 
 
 def extract_code(text: str, entry_point: str | None = None) -> str:
@@ -40,29 +35,6 @@ def extract_code(text: str, entry_point: str | None = None) -> str:
     return blocks[-1]
 
 
-def _get_sandbox(workers: int):
-    global _sandbox
-    with _sandbox_lock:
-        if _sandbox is None:
-            from sandbox import Sandbox
-
-            _sandbox = Sandbox(workers=workers)
-            _sandbox.__enter__()
-            atexit.register(_close_sandbox)
-        return _sandbox
-
-
-def _close_sandbox() -> None:
-    global _sandbox
-    with _sandbox_lock:
-        if _sandbox is not None:
-            try:
-                _sandbox.__exit__(None, None, None)
-            finally:
-                _sandbox = None
-
-
-@register("code")
 class CodeVerifier(Verifier):
     """Reward 1.0 when the code passes all of the row's `tests` (assert strings or test code), else 0.0.
 
@@ -82,7 +54,9 @@ class CodeVerifier(Verifier):
         source = extract_code(completion, entry_point)
         if not source.strip():
             return Score(0.0, {"reason": "no_code"})
-        result = _get_sandbox(self.sandbox_workers).run_tests(
+        from sandbox import default_sandbox
+
+        result = default_sandbox(self.sandbox_workers).run_tests(
             source, row["tests"], entry_point=entry_point, timeout=self.timeout)
         passed, total = int(result.passed or 0), int(result.total or 0)
         if self.partial and total and result.status in ("pass", "fail", "no_checks"):  # judged checks only

@@ -26,7 +26,7 @@ def outside_think(text: str) -> str:
     """The text a reader takes as the answer: without think blocks (a leading `..</think>` whose `<think>` the
     chat template opened, every `<think>..</think>`), cut at a `<think>` that is never closed.
 
-    Unlike a tool runtime (see `json_extract.answer_region`, which reads a later think block as answer text),
+    Unlike a tool runtime (see `json_extract.runtime_region`, which reads a later think block as answer text),
     a reader of a math answer skips every block of reasoning. One pass over the tags: linear time.
 
     >>> outside_think("<think>maybe 3</think> The answer is 4.")
@@ -98,7 +98,14 @@ def answer_region(text: str) -> str:
     text = _drop_hidden(text)
     text = _TEX_COMMENT.sub("", text)
     text = _ANSWER_TAG.sub(lambda m: "\n" if m.group(1) else "\nAnswer: ", text)
-    return uncolor(drop_command(text, _PHANTOMS))
+    return uncolor(drop_command(unscaled(text), _PHANTOMS))
+
+
+def unscaled(text: str) -> str:
+    """`\\scalebox{0}{x}` and `\\resizebox{0pt}{..}{x}` written as the `\\phantom{x}` they render as."""
+    if "scalebox" in text or "resizebox" in text:
+        return _SCALED_AWAY.sub(r"\\phantom", text)
+    return text
 
 
 # Unseen or struck text (M2, M12): a comment environment, a markdown comment line, an HTML element hidden by
@@ -106,7 +113,9 @@ def answer_region(text: str) -> str:
 # earlier box no longer stands). Found by bounded regexes and paired by position: linear time.
 _COMMENTS = re.compile(r"\\begin\{comment\}.*?(?:\\end\{comment\}|\Z)|(?m:^\[//\]:\s*#.*$)", re.S)
 _ELEMENT = re.compile(r"<(s|del|strike)(?:\s[^<>]{0,200})?>|<(\w{1,20})\b[^<>]{0,300}?(?:display\s*:\s*none"
-                      r"|visibility\s*:\s*hidden|\shidden\b)[^<>]{0,300}>", re.I)
+                      r"|visibility\s*:\s*hidden|\shidden\b|(?<![-\w])color\s*[:=]\s*[\"']?\s*(?:white|transparent|"
+                      r"#f{3}(?:f{3})?)\b|opacity\s*:\s*0*(?:\.0*)?(?![.\d])|font-size\s*:\s*0*(?:\.0*)?(?:px|pt|em|rem|%)?"
+                      r"(?![.\d]))[^<>]{0,300}>", re.I)
 _TILDE_OPEN = re.compile(r"(?<![^\s(*_])~~(?![\s~])")  # markdown strike, not LaTeX ties (x~~=~~5)
 _TILDE_CLOSE = re.compile(r"(?<![\s\\~])~~(?=[\s.,;:!?)*_]|$)")
 
@@ -212,8 +221,17 @@ def unicode_view(text: str) -> str:
 
 # `\color{white}` hides the rest of its group, `\textcolor{white}{x}` its argument; other colours only tint.
 _TEXTCOLOR = re.compile(r"\\textcolor\s*(?:\[[^\]]*\])?\{([^{}]*)\}\s*(?=\{)")
+_TEXTCOLOR_TOKEN = re.compile(r"\\textcolor\s*(?:\[[^\]]*\])?\{([^{}]*)\}\s*(\\[A-Za-z]+|[^\s{\\])")  # `\textcolor{white}5`
+_COLORBOX = re.compile(r"\\colorbox\s*(?:\[[^\]]*\])?\{[^{}]*\}")  # a background: its content shows
+# scaled to nothing: the argument shows nothing, like a phantom's
+_SCALED_AWAY = re.compile(r"\\scalebox\s*\{\s*[0.]+\s*\}(?:\s*\[[^\]]*\])?|\\resizebox\*?\s*(?:\{\s*[0.]+\s*[a-z]{0,2}\s*\}"
+                          r"\s*\{[^{}]*\}|\{[^{}]*\}\s*\{\s*[0.]+\s*[a-z]{0,2}\s*\})")
 _COLOR = re.compile(r"\\color\s*(?:\[[^\]]*\])?\{([^{}]*)\}")
-_IS_WHITE = re.compile(r"^\s*(?:white|#?f{3}(?:f{3})?|1\s*,\s*1\s*,\s*1|255\s*,\s*255\s*,\s*255)\s*$", re.I)
+_IS_WHITE = re.compile(  # a colour that shows nothing on a page: white, near-white (every channel >= 0xF0), none
+    r"^\s*(?:white(?:!\d+)?|\w+!0|transparent|none|snow|honeydew|mintcream|azure|aliceblue|ghostwhite|whitesmoke|"
+    r"seashell|floralwhite|ivory|lavenderblush|#?f[0-9a-f]{1,2}f[0-9a-f]{1,2}f[0-9a-f]{1,2}|#?f{3}|"
+    r"(?:0?\.9[4-9]\d*|1(?:\.0*)?)\s*,\s*(?:0?\.9[4-9]\d*|1(?:\.0*)?)\s*,\s*(?:0?\.9[4-9]\d*|1(?:\.0*)?)|"
+    r"(?:2[45]\d)\s*,\s*(?:2[45]\d)\s*,\s*(?:2[45]\d))\s*$", re.I)
 
 
 def uncolor(text: str) -> str:
@@ -224,6 +242,9 @@ def uncolor(text: str) -> str:
     """
     if "color" not in text:
         return text
+    text = _COLORBOX.sub("", text)
+    text = _TEXTCOLOR_TOKEN.sub(lambda m: ("" if _IS_WHITE.match(m.group(1)) else m.group(2))
+                                if not m.group(2) == "{" else m.group(0), text)
     out, pos = [], 0
     for m in _TEXTCOLOR.finditer(text):
         if m.start() < pos:
@@ -252,7 +273,7 @@ def uncolor(text: str) -> str:
 
 _INVISIBLE = re.compile(
     r"\\(?:[,;:! ]|quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace|displaystyle|textstyle"
-    r"|scriptstyle|scriptscriptstyle|hfill|left\.|right\.|relax|nobreak|allowbreak|strut|mathstrut|null|empty"
+    r"|scriptstyle|scriptscriptstyle|tiny|scriptsize|footnotesize|small|normalsize|large|Large|LARGE|huge|Huge|hfill|left\.|right\.|relax|nobreak|allowbreak|strut|mathstrut|null|empty"
     r"|(?:hskip|mskip|kern|mkern|hspace\*?|vspace\*?)\s*(?:\{[^{}]*\}|[-+]?[\d.]+\s*[a-z]{2}))(?![A-Za-z])|~|\s|[{}]"
     r"|[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u2800\u3164\u115f\u1160\uffa0\u034f\u180e]"
     r"|&(?:nbsp|ensp|emsp|thinsp|zwnj|zwj|#160|#xa0|#8203|#x200b);")
@@ -260,7 +281,8 @@ _RULE = re.compile(r"\\rule\s*(?:\[[^\]]*\])?\{[^{}]*\}\s*\{[^{}]*\}")
 _SIZED = ("hspace", "vspace", "hskip", "kern", "color", "textcolor", "mspace", "rule")
 _WRAPPERS = ("text", "textrm", "textbf", "textit", "mathrm", "mathbf", "mathit", "mbox", "operatorname",
              "boldsymbol", "mathsf", "texttt", "smash", "bm", "ensuremath", "mathbin",
-             "mathord", "mathop")
+             "mathord", "mathop", "llap", "rlap", "clap", "mathllap", "mathrlap", "mathclap", "hbox", "vbox",
+             "makebox", "mbox")
 
 
 def visually_empty(content: str) -> bool:
@@ -269,7 +291,7 @@ def visually_empty(content: str) -> bool:
     >>> visually_empty("\\\\,"), visually_empty("\\\\phantom{x}"), visually_empty("\\\\text{ }"), visually_empty("0")
     (True, True, True, False)
     """
-    s = drop_command(uncolor(_HTML_COMMENT.sub("", content)), _PHANTOMS)
+    s = uncolor(drop_command(unscaled(_HTML_COMMENT.sub("", content)), _PHANTOMS))
     s = _RULE.sub("", s)  # a rule is a bar, not an answer
     s = drop_command(s, _SIZED)
     s = drop_command(s, _WRAPPERS, keep=True)

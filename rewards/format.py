@@ -16,7 +16,6 @@ from typing import Any
 from .base import Score, Verifier
 from .final_text import visually_empty
 from .math_extract import last_box
-from .registry import register
 
 __all__ = ["FormatVerifier", "LengthPenalty"]
 
@@ -24,7 +23,6 @@ _NO_TAGS = r"(?:(?!</?(?:think|answer)>).)*"  # text holding no think/answer tag
 _THINK_ANSWER = re.compile(rf"\s*<think>{_NO_TAGS}</think>\s*<answer>({_NO_TAGS})</answer>\s*", re.S | re.I)
 
 
-@register("format")
 class FormatVerifier(Verifier):
     """Reward 1.0 when the completion has the expected shape, else 0.0.
 
@@ -67,7 +65,6 @@ class FormatVerifier(Verifier):
         self.__init__(**state)
 
 
-@register("length_penalty")
 class LengthPenalty(Verifier):
     """0 up to `max_length - buffer`, then linearly down to `-penalty` at `max_length`, `-penalty` beyond.
 

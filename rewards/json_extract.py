@@ -5,7 +5,7 @@ Shared by `json_schema` and `tool_call`. What it guarantees:
 - **Strict values** (`loads_strict`): RFC 8259 only. No NaN/Infinity, no number that overflows to infinity,
   no duplicate key anywhere (a verifier and a consumer must never read different values), no Python or
   JavaScript literals, no comments, no trailing commas.
-- **The answer region** (`answer_region`): the leading think block is reasoning, not the answer: from its
+- **The answer region** (`runtime_region`): the leading think block is reasoning, not the answer: from its
   `<think>` (or from the start, for chat templates that open it in the prompt) to the first `</think>`; an
   unclosed `<think>` makes everything after it reasoning. Everything else is the answer, a later think block
   included (a tool runtime reads all text after the first `</think>`). The removed block leaves a NUL in its
@@ -30,7 +30,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["extract_json", "JsonExtractError", "max_depth", "loads_strict", "answer_region", "scan", "Span",
+__all__ = ["extract_json", "JsonExtractError", "max_depth", "loads_strict", "runtime_region", "scan", "Span",
            "json_fences", "MAX_CHARS"]
 
 MAX_CHARS = 200_000
@@ -132,15 +132,16 @@ def loads_strict(text: str) -> Any:
         raise JsonExtractError("invalid_json", str(exc)[:200]) from None
 
 
-def answer_region(text: str) -> str:
-    """`text` without its reasoning: the first think block (from its `<think>`, or from the start when the
+def runtime_region(text: str) -> str:
+    """`text` as a tool runtime reads it (named apart from `final_text.answer_region`, which reads as a person
+    does: every think block, comment and hidden span removed), without its reasoning: the first think block (from its `<think>`, or from the start when the
     template opened it in the prompt, to the first `</think>`) or an unclosed `<think>` and all after it.
     Text before the block stays (joined to the rest by a NUL, so no JSON value spans the gap), and so does a
     later think block: tool runtimes read everything after the first `</think>`, so the verifier must too.
 
-    >>> answer_region("<think>{draft}</think> final"), answer_region("reasoning</think>final")
+    >>> runtime_region("<think>{draft}</think> final"), runtime_region("reasoning</think>final")
     (' final', 'final')
-    >>> answer_region("a<think>b</think>c<think>d</think>e"), answer_region("final<think>unfinished")
+    >>> runtime_region("a<think>b</think>c<think>d</think>e"), runtime_region("final<think>unfinished")
     ('a\\x00c<think>d</think>e', 'final')
     """
     close = text.find("</think>")
@@ -186,10 +187,11 @@ class Span:
         self.value, self.reason, self.detail = value, reason, detail
 
     def jsonish(self, text: str) -> bool:
-        """Does this broken or open span look like JSON (a quoted key, a JSON value after the bracket)?"""
+        """Does this broken or open span look like JSON (a quoted key, a JSON value after the bracket, or a
+        bracket that opens at the very end: a second value cut off)?"""
         body = text[self.start:self.end]
         return self.kind == "stray" or self.reason in ("duplicate_key", "non_finite_number") \
-            or bool(_JSONISH.search(body))
+            or (self.kind == "open" and not body[1:].strip()) or bool(_JSONISH.search(body))
 
 
 def _close(text: str, i: int, max_nesting: int) -> int:
@@ -321,7 +323,7 @@ def extract_json(text: str, max_nesting: int = 64, allow_prose: bool = True) -> 
     """
     if len(text) > MAX_CHARS:
         raise JsonExtractError("too_long", f"{len(text)} chars > {MAX_CHARS}")
-    region = answer_region(text)
+    region = runtime_region(text)
     if max_depth(region) > max_nesting:
         raise JsonExtractError("too_deep", f"nesting deeper than {max_nesting}")
     if not region.strip():

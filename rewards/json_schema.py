@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import jsonschema
@@ -22,7 +24,6 @@ import jsonschema
 from .base import Score, Verifier
 from .ecma_regex import to_python
 from .json_extract import JsonExtractError, extract_json
-from .registry import register
 
 __all__ = ["JsonSchemaVerifier", "validator_for", "ecma_schema"]
 
@@ -76,9 +77,25 @@ def _additional_properties(validator, aP, instance, schema):
         yield jsonschema.ValidationError(f"additional properties are not allowed: {sorted(extras)[:5]!r}")
 
 
+def _as_written(x: int | float) -> Fraction:
+    """The decimal a JSON number was written as: a double's shortest repr gives back its literal (`0.07`)."""
+    return Fraction(x) if isinstance(x, int) else Fraction(Decimal(repr(x)))
+
+
+def _multiple_of(validator, dB, instance, schema):
+    """`multipleOf` in exact decimal arithmetic, as JSON Schema defines it: jsonschema divides doubles, so
+    19.99 is "not a multiple of" 0.01 (19.99 / 0.01 = 1998.9999999999998) and a correct price is refused.
+    Non-finite numbers never reach the validator (J9)."""
+    if not validator.is_type(instance, "number") or not validator.is_type(dB, "number") or dB <= 0:
+        return
+    if (_as_written(instance) / _as_written(dB)).denominator != 1:
+        yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {dB!r}")
+
+
 @functools.cache
 def _validator_class(cls):
-    return jsonschema.validators.extend(cls, {"additionalProperties": _additional_properties})
+    return jsonschema.validators.extend(cls, {"additionalProperties": _additional_properties,
+                                              "multipleOf": _multiple_of})
 
 
 @functools.lru_cache(maxsize=256)
@@ -102,7 +119,6 @@ def validator_for(schema: Any):
     return _cached_validator(text)
 
 
-@register("json_schema")
 class JsonSchemaVerifier(Verifier):
     """Reward 1.0 for one JSON value that validates against `schema`, else 0.0.
 

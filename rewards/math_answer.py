@@ -24,7 +24,6 @@ from typing import Any
 from .base import Score, Verifier
 from .math_extract import as_number, choice_letter, final_answer, is_safe, normalize
 from .math_policy import as_interval, as_list, elements, is_relation, refusal
-from .registry import register
 
 __all__ = ["MathVerifier"]
 
@@ -56,7 +55,6 @@ def _numbers_equal(gold: Fraction, pred: Fraction, gold_pct: bool, pred_pct: boo
     return False
 
 
-@register("math")
 class MathVerifier(Verifier):
     """Reward 1.0 when the completion's final answer equals the row's `answer`, else 0.0.
 

@@ -37,8 +37,10 @@ _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n|;\s")
 # words after a committed answer that take it back ("wait", "that is wrong", "let me re-check")
 _RETRACT = re.compile(
     r"(?i)\b(?:wait|actually|hmm+|oops|mistake|wrong|incorrect|not\s+(?:right|correct|sure)|unsure|"
-    r"scratch\s+that|retract|reconsider|redo|on\s+second\s+thought|let\s+me\s+re-?(?:check|think|consider|do|"
-    r"calculate|compute|evaluate|examine)|no\s*,|ignore\s+(?:that|this|the\s+above)|kidding|joking|"
+    r"scratch\s+that|retract|reconsider|redo|on\s+second\s+thought|let\s+me\s+(?:re-?|double[- ]?)(?:check|think|"
+    r"consider|do|calculate|compute|evaluate|examine|verify)|uncertain|not\s+(?:(?:entirely|completely|totally|fully|100%)\s+)?"
+    r"(?:certain|confident|positive)|(?:may|might|could)\s+(?:well\s+)?have\s+(?:made|gotten|got|mis\w+|erred|slipped)|"
+    r"give\s+or\s+take|more\s+or\s+less|or\s+so\b|or\s+thereabouts|no\s*,|ignore\s+(?:that|this|the\s+above)|kidding|joking|"
     r"not\s+(?:the\s+)?(?:answer|it|valid|possible)\b|(?:is|was)n't\s+(?:the\s+)?(?:answer|right|correct)|"
     r"(?<=\()(?:approx(?:\.|imately)?|roughly|estimated?|about)\s*\.?\s*\)|alternatively|also\s+(?:works|possible|valid|correct)|(?:could|might|may)\s+(?:also\s+)?be|or\s+possibly|"
     r"another\s+(?:answer|solution|possibility|candidate)|however|disagree|likely|plausible|\bbut\s+(?:it'?s\s+|it\s+is\s+)?-?\d|"
@@ -63,6 +65,30 @@ _BEFORE_BOX = re.compile(
     r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|(?:\bnot|n't|\bnever|\bcannot)(?:\s+[A-Za-z]+){0,2}|\\(?:overset|stackrel)\s*\{\s*\?\s*\}\s*\{\s*=\s*\}|\bno|\bat\s+(?:least|most)|"
     r"\b(?:more|less|fewer|greater|other)\s+than|\bover|\bunder|\babout|\bapproximately|\bor|\bnor|\bneither|"
     r"\\pm|±|\\vee|\\lor)\s*(?:\$|\\\(|\\\[)?\s*\\(?:boxed|fbox)\s*\{$")
+
+# after the final statement, "or" opening a clause offers another candidate ("\boxed{4} or 5", ". Or is it 5?",
+# ", or maybe $5$"): the candidate stands beside the answer (a hedge unless it equals the gold: "or 0.5")
+_NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\b")
+_TAIL_OR = re.compile(
+    r"(?i)(?:^|[.,;:!?(\n\u2014\u2013${]|\s-)\s*(?:(?:or|else|otherwise|vs\.?|versus|possibly|perhaps|maybe|probably|"
+    r"is\s+it|what\s+about|how\s+about|in\s+which\s+case)\b|\((?=[^()\n]{0,80}(?:\?|\b(?:if|when|unless|depending)\b)))\}?(?:\s+(?!or\b)[A-Za-z']+){0,3}?\s*[:,]?\s*"
+    r"(?=\\(?:boxed|fbox)\s*\{|\$|\\\(|[-+\u2212]?(?:\.?\d|\\[dt]?frac|\\sqrt|\\pi\b)|\([A-Z]\)|" + _NUMBER_WORD + ")")
+_WORDS_NUMBER = re.compile(r"(?i)" + _NUMBER_WORD + r"(?:[\s-]+(?:and[\s-]+)?" + _NUMBER_WORD + ")*")
+_TAIL_OP = r"\s*(?:[-+*/^=<>\u2264\u2265]=?|\\[lg]eq?\b|\\[lg]t\b|\\neq?\b|\\times\b|\\cdot\b)\s*"
+_TAIL_EXPR = re.compile(r"[^\s,;?!]+(?:" + _TAIL_OP + r"[^\s,;?!]+)*")
+# what is glued right after a box and changes the value it shows: an operator and its operand (`^2`, `\%`,
+# `\times 10^3`, ` + 1`, `/2`, `\pm 1`), a digit (`\boxed{1}2`), a value word (` thousand`); "!" stays
+# punctuation ("The answer is \boxed{12}!"), a "-" only counts before a digit, command or bracket
+_AFTER_BOX = re.compile(
+    r"\d[\d.,]*|[ \t]*(?:\^|_|\\?%|\\(?:times|cdot|div|pm|mp)\b|[*/\u00d7\u00f7\u00b7\u00b1\u2213]|[-+](?=[ \t]*[-+]?[\d\\({]))"
+    r"[ \t]*[-+]?(?:\{[^{}\n]{0,60}\}|\\[a-zA-Z]+(?:\{[^{}\n]{0,60}\})*|[\d.]+|\([^()\n]{0,60}\))?"
+    r"(?:\^(?:\{[^{}\n]{0,20}\}|[-+]?\d+))?"
+    r"|[ \t]+(?i:thousand|million|billion|trillion|dozen|hundred|squared|cubed|percent)\b")
+_HTML_TAG_END = re.compile(r"<[A-Za-z][\w-]{0,20}(?:\s[^<>]{0,200})?>(?=\s*(?:\$|\\\(|\\\[)?\s*\\(?:boxed|fbox)\s*\{$)")
+_GLUED_BEFORE = re.compile(r"(?<![\w)}\]])([-\u2212]|\d[\d.,]*)\\(?:boxed|fbox)\s*\{$")  # `-\boxed{12}`, `1\boxed{2}`
+_OPEN_AFTER = ("?", "...", "\u2026", "ldots", "dots", "cdots")  # `\boxed{7}?`, `\boxed{7}...`: left open
+_MAX_TAIL_CANDIDATES = 18  # one more than the verifier's standing limit: enough to call a long tail a hedge
 
 _MATH_AT_END = re.compile(r"\$([^$]{1,200})\$\s*[.!]?$|\\\(((?:(?!\\\)).){1,200})\\\)\s*[.!]?$")
 _WORKED = re.compile(r"(?:^|\s)((?:\d[\d.]*\s*[-+*/×÷^]\s*)+\d[\d.]*\s*=\s*-?\d[\d.]*)\s*[.!]?$")
@@ -119,7 +145,9 @@ def _statements(text: str) -> list[tuple[int, int, str | None, str]]:
             found.append((start, len(text), None, "boxed"))
         else:  # a combining overlay on the closing brace (`\boxed{7}̸`) strikes the whole box
             struck = text[end + 1:end + 2] if text[end + 1:end + 2] in _OVERLAYS else ""
-            found.append((start, end + 1 + len(struck), text[start:end] + struck, "boxed"))
+            glued = _AFTER_BOX.match(text, end + 1 + len(struck))  # `\boxed{12}^2` shows 12^2, not 12
+            suffix = glued.group(0) if glued else ""
+            found.append((start, end + 1 + len(struck) + len(suffix), text[start:end] + struck + suffix, "boxed"))
     box_starts = {b[0] for b in boxes}
     for m in list(_ANSWER_IS.finditer(text))[-2:]:  # only boxes can stand beside the final one: the last two do
         content, end = _answer_is(text, m)
@@ -177,8 +205,9 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
     if content is None:
         return Extraction(None, "truncated")
     final = _with_prefix(region, start, content) if how == "boxed" else content
-    if _RETRACT.search(region[end:end + 3000]) or region[end:end + 20].lstrip("$)] \\").startswith("?"):
+    if _RETRACT.search(region[end:end + 3000]) or region[end:end + 20].lstrip("$)] \\").startswith(_OPEN_AFTER):
         return Extraction(None, "retracted")
+    tail_candidates = _tail_alternatives(region[end:end + 3000])
     standing: dict[str, None] = {}  # distinct, in order; past 17 the verifier calls it a hedge anyway
     for (s, e, c, h), (nxt, *_rest) in zip(found[:-1], found[1:], strict=True):
         # "#### 42 .. #### 43", "Answer: 7 .. Answer: 8"; not "Final Answer: The final answer is 7" (nested)
@@ -188,12 +217,49 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
             standing[_with_prefix(region, s, c)] = None
             if len(standing) > 17:
                 break
+    standing.update(dict.fromkeys(c for c in tail_candidates if c != content))
     return Extraction(final, how, tuple(standing))
+
+
+def _tail_alternatives(tail: str) -> list[str]:
+    """Candidates that text after the final statement offers with a clause-opening "or" (a box's content, a
+    `$..$` span or a number), in order; the verifier calls each one that differs from the gold a hedge."""
+    out: list[str] = []
+    for m in _TAIL_OR.finditer(tail):
+        rest = tail[m.end():m.end() + 400].replace("\u2212", "-")
+        rest = re.sub(r"^\$\s*\$", "", rest)  # "$\text{or}$ $13$": the span closes and the next opens
+        box = _BOX.match(rest)
+        if box:
+            spans = _box_spans(rest)
+            got = rest[spans[0][0]:spans[0][1]] if spans[0][1] is not None else None
+        elif rest.startswith("$") or rest.startswith("\\("):
+            close = rest.find("\\)" if rest.startswith("\\(") else "$", 2 if rest.startswith("\\(") else 1)
+            got = rest[(2 if rest.startswith("\\(") else 1):close] if close > 0 else None
+        elif re.match(r"\([A-Z]\)", rest):  # "or (B)": another choice
+            got = rest[:3]
+        else:
+            words = _WORDS_NUMBER.match(rest)  # "or thirteen", "or one hundred and five"
+            num = _NUMBER.match(rest)
+            expr = _TAIL_EXPR.match(rest[:200])  # "or -\frac{5}{3} apples." -> the expression
+            if words:
+                got = words.group(0)
+            elif num and not re.match(_TAIL_OP, rest[num.end():]):  # "or 12,000 apples" -> "12,000"
+                got = num.group(0).strip()
+            else:  # "or 1 < x <= 4", "or -\frac{5}{3}." -> the whole expression
+                got = expr.group(0).rstrip(".") if expr else None
+        if got and got.strip():
+            out.append(got.strip())
+        if len(out) >= _MAX_TAIL_CANDIDATES:
+            break
+    return out
 
 
 def _with_prefix(region: str, start: int, content: str) -> str:
     """A box's content with the relation or negation just before it (`not \\boxed{4}` says "not 4")."""
-    before = _BEFORE_BOX.search(region[max(0, start - 60):start])
+    glued = _GLUED_BEFORE.search(region[max(0, start - 30):start])
+    if glued:  # a sign or digits written against the box belong to the value it shows
+        content = glued.group(1).replace("\u2212", "-") + ("" if glued.group(1) in "-\u2212" else " ") + content
+    before = _BEFORE_BOX.search(_HTML_TAG_END.sub("", region[max(0, start - 60):start]))  # `<b>\boxed{5}`: no ">"
     return (before.group(0)[:before.group(0).rfind("\\")] + " " if before else "") + content
 
 
@@ -228,6 +294,7 @@ _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°|\s*\bdegrees?\b", re.I)
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:(?:,|\{,\})\d{3})+)(?![\d,])")
 _TRAILING_WORDS = re.compile(r"^([-+]?\d[\d.,/]*(?:\s*[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z .^{}\d/]*)$")
 _THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\[,!: ]|,\\!|\{,\}\\!)(?=\d{3}(?!\d))")
+_EMPTY_SET = re.compile(r"\\varnothing\b|\\emptyset\b|\u2205|\\\{\s*\\\}")  # one spelling of the empty set
 _LHS = re.compile(r"^\s*[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?!=)")
 _SCI = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|×|\*|x)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?$")
 
@@ -248,6 +315,7 @@ def normalize(ans: str) -> tuple[str, bool]:
     s = _SPACING.sub(lambda m: "\\frac" if m.group(0) in ("\\dfrac", "\\tfrac") else " ", s)
     for _ in range(3):
         s = _WRAPPERS.sub(r"\1", s)
+    s = _EMPTY_SET.sub(r"\\emptyset", s)
     percent = bool(_PERCENT.search(s))
     s = _PERCENT.sub("", s)
     s = _DEGREES.sub("", s)

@@ -24,7 +24,9 @@ __all__ = ["register", "make", "available", "describe", "options_of", "Duplicate
 
 GROUP = "rlvr.verifiers"
 
-# The in-tree verifiers, so `make` works from a source checkout that was never pip-installed.
+# The in-tree verifiers: their one declaration. `make` works from it in a source checkout that was never
+# pip-installed; pyproject.toml's `rlvr.verifiers` entry points repeat it for installed copies (so a built-in
+# is found the way a plugin is) and each class's `name` is its key here: tests/unit/test_project.py checks both.
 BUILTIN = {
     "math": "rewards.math_answer:MathVerifier",
     "code": "rewards.code:CodeVerifier",

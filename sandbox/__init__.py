@@ -70,12 +70,15 @@ _default: Sandbox | None = None
 _default_lock = threading.Lock()
 
 
-def default_sandbox() -> Sandbox:
-    """A process-wide Sandbox with default settings, started on first use and closed at exit."""
+def default_sandbox(workers: int | None = None) -> Sandbox:
+    """A process-wide Sandbox with default settings, started on first use and closed at exit.
+
+    `workers`: its pool size (None: Sandbox's default), taken from the first call in the process; later
+    calls get the same sandbox (the `code` verifier asks for one worker per `RewardPool` process)."""
     global _default
     with _default_lock:
         if _default is None:
-            _default = Sandbox()
+            _default = Sandbox(workers=workers)
             atexit.register(_default.close)
         return _default
 

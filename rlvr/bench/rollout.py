@@ -29,7 +29,7 @@ MODULE = "rlvr.bench.rollout"
 def add_arguments(p) -> None:
     p.add_argument("--model", default=None, help=f"model name (default {common.DEFAULT_MODEL}; --quick: tiny:0)")
     p.add_argument("--prompts", type=int, default=None, help="prompts (default 16; --quick 4)")
-    p.add_argument("--group", type=int, default=None, help="completions per prompt (default 8; --quick 4)")
+    p.add_argument("--group-size", type=int, default=None, help="completions per prompt (default 8; --quick 4)")
     p.add_argument("--max-tokens", type=int, default=None, help="max new tokens (default 64; --quick 16)")
     p.add_argument("--samplers", type=int, default=1, choices=(1, 2),
                    help="1: one in-process Sampler; 2: two Ray sampler actors, one per core")
@@ -44,7 +44,7 @@ def run(args) -> dict:
     quick = args.quick
     model = args.model or (common.QUICK_MODEL if quick else common.DEFAULT_MODEL)
     prompts_n = args.prompts or (4 if quick else 16)
-    group = args.group or (4 if quick else 8)
+    group_size = args.group_size or (4 if quick else 8)
     max_tokens = args.max_tokens or (16 if quick else 64)
     from transformers import AutoTokenizer
 
@@ -59,7 +59,7 @@ def run(args) -> dict:
     probe_s = 0.5 if quick else 1.5
     peaks = {dt: common.matmul_peak(dt, seconds=probe_s) for dt in ("float32", "bfloat16")}
     flops = common.model_flops_per_token(model_dir)
-    base = {"model_dir": model_dir, "prompts": prompts, "group": group, "max_tokens": max_tokens,
+    base = {"model_dir": model_dir, "prompts": prompts, "group_size": group_size, "max_tokens": max_tokens,
             "seed": args.seed}
 
     contenders = []
@@ -76,7 +76,7 @@ def run(args) -> dict:
         achieved = (c["tokens"] + prompt_tokens) * flops["flops_per_token"] / c["gen_s"] / 1e9
         c["gflops"] = round(achieved, 2)
         c["peak_fraction"] = round(achieved / peak, 4) if peak else None
-    return _report(args, machine, model, contenders, peaks, peaks_end, flops, prompts_n, group, max_tokens,
+    return _report(args, machine, model, contenders, peaks, peaks_end, flops, prompts_n, group_size, max_tokens,
                    prompt_tokens)
 
 
@@ -90,7 +90,7 @@ def _dtypes(args) -> list[str]:
     return [default] if args.quick else list(dict.fromkeys([default, "float32"]))
 
 
-def _report(args, machine, model, contenders, peaks, peaks_end, flops, prompts_n, group, max_tokens,
+def _report(args, machine, model, contenders, peaks, peaks_end, flops, prompts_n, group_size, max_tokens,
             prompt_tokens) -> dict:
     hf = next((c for c in contenders if c["kind"] == "hf"), None)
     ratios = {}
@@ -99,7 +99,7 @@ def _report(args, machine, model, contenders, peaks, peaks_end, flops, prompts_n
             ratios[f"{c['name']}_vs_hf"] = round(c["tok_s"] / hf["tok_s"], 3) if hf["tok_s"] else None
     payload = {
         "benchmark": "rollout", "quick": bool(args.quick), "model": model,
-        "prompts": prompts_n, "group": group, "max_tokens": max_tokens, "samplers": args.samplers,
+        "prompts": prompts_n, "group_size": group_size, "max_tokens": max_tokens, "samplers": args.samplers,
         "prompt_tokens": prompt_tokens, "model_flops": flops,
         "matmul_peak_start": peaks, "matmul_peak_end": peaks_end,
         "matmul_peak_gflops": max(p["gflops"] for p in [*peaks.values(), *peaks_end.values()]),
@@ -112,7 +112,7 @@ def _report(args, machine, model, contenders, peaks, peaks_end, flops, prompts_n
                               "vs HF"]))
     common.write_result(payload, args.out or "results/rollout.json",
                         [(f"{c['name']}\n{c['dtype']}", c["tok_s"]) for c in contenders], "generated tokens/s",
-                        f"rollout: {model}, {prompts_n} prompts x {group}, <= {max_tokens} tokens")
+                        f"rollout: {model}, {prompts_n} prompts x {group_size}, <= {max_tokens} tokens")
     return payload
 
 
@@ -144,7 +144,7 @@ def _hf_worker(spec: dict) -> dict:
         batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.inference_mode():
             out = model.generate(**batch, do_sample=True, temperature=1.0, top_p=1.0,
-                                 num_return_sequences=spec["group"], max_new_tokens=max_new,
+                                 num_return_sequences=spec["group_size"], max_new_tokens=max_new,
                                  pad_token_id=tok.pad_token_id)
         return _count_hf(out[:, batch["input_ids"].shape[1]:], eos_ids)
 
@@ -172,7 +172,7 @@ def _rlvr_env(samplers: int) -> None:
 
 def _rlvr_worker(spec: dict) -> dict:
     _rlvr_env(spec["samplers"])
-    sampling = {"n": spec["group"], "temperature": 1.0, "top_p": 1.0}
+    sampling = {"group_size": spec["group_size"], "temperature": 1.0, "top_p": 1.0}
     kw = {"dtype": spec["dtype"], "max_model_len": 1024, "kv_cache_gib": 1.0}
     if spec["samplers"] == 1:
         from rlvr.rollout.sampler import Sampler
@@ -210,7 +210,10 @@ def _fleet(spec: dict, kw: dict):
 
     fleet = SamplerFleet(make, spec["samplers"])  # no weight sync: a restart serves the model as loaded
     ray.get([a.ready.remote() for a in fleet.actors])
-    return fleet.generate, ray.shutdown
+    def generate(prompts: list[str], **sampling):
+        return fleet.generate([{"prompt": p} for p in prompts], **sampling)
+
+    return generate, ray.shutdown
 
 
 def _result(spec, name, startup, gen_s, lengths, truncated, threads) -> dict:

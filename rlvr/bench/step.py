@@ -1,6 +1,6 @@
 """GRPO step: seconds per step of rlvr against TRL's `GRPOTrainer` (use_vllm off, CPU, QLoRA), equal work.
 
-Both sides do, per step: sample `group` completions for each of `prompts` chat-formatted reasoning-gym
+Both sides do, per step: sample `group_size` completions for each of `prompts` chat-formatted reasoning-gym
 basic_arithmetic prompts (<= `max_tokens` tokens, temperature 1), score them with the same `math`
 verifier, compute group advantages (std-normalised, nothing dropped), one AdamW step on a LoRA r16
 adapter over an nf4 base (all 7 projections, micro-batches of 16, no KL, clip 0.2/0.28, token-mean loss).
@@ -35,7 +35,7 @@ ALGO = {"clip_low": 0.2, "clip_high": 0.28, "lr": 1e-4, "lora_rank": LEARNER["lo
 def add_arguments(p) -> None:
     p.add_argument("--model", default=None, help=f"model name (default {common.DEFAULT_MODEL}; --quick: tiny:0)")
     p.add_argument("--prompts", type=int, default=None, help="prompts per step (default 16; --quick 2)")
-    p.add_argument("--group", type=int, default=None, help="completions per prompt (default 8; --quick 4)")
+    p.add_argument("--group-size", type=int, default=None, help="completions per prompt (default 8; --quick 4)")
     p.add_argument("--max-tokens", type=int, default=None, help="max completion tokens (default 64; --quick 16)")
     p.add_argument("--steps", type=int, default=None, help="timed steps per side (default 2; --quick 1)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
@@ -52,7 +52,7 @@ def run(args) -> dict:
 
     model = args.model or (common.QUICK_MODEL if args.quick else common.DEFAULT_MODEL)
     spec = {"model_dir": str(resolve_model(model)), "prompts": args.prompts or (2 if args.quick else 16),
-            "group": args.group or (4 if args.quick else 8),
+            "group_size": args.group_size or (4 if args.quick else 8),
             "max_tokens": args.max_tokens or (16 if args.quick else 64),
             "steps": args.steps or (1 if args.quick else 2), "warmup": args.warmup, "seed": args.seed,
             "rig": args.rig, "dtype": args.dtype or pick_dtype("auto")}
@@ -67,7 +67,7 @@ def run(args) -> dict:
     if "rlvr" in by and "trl" in by:
         ratio = round(by["trl"]["step_s_mean"] / by["rlvr"]["step_s_mean"], 3)
     payload = {"benchmark": "step", "quick": bool(args.quick), "model": model,
-               **{k: spec[k] for k in ("prompts", "group", "max_tokens", "steps", "warmup")},
+               **{k: spec[k] for k in ("prompts", "group_size", "max_tokens", "steps", "warmup")},
                "rig": spec["rig"], "sampler_dtype": spec["dtype"], "algo": ALGO, "sides": sides, "speedup_vs_trl": ratio, "machine": machine}
     rows = [[s["name"], s["step_s_mean"], s["startup_s"], s.get("gen_s_mean", "-"), s.get("train_s_mean", "-"),
              s.get("sync_s_mean", "-"), s["reward_mean"]] for s in sides]
@@ -76,7 +76,7 @@ def run(args) -> dict:
         print(f"rlvr is {ratio:.2f}x TRL GRPOTrainer's speed per step (TRL s/step / rlvr s/step)")
     common.write_result(payload, args.out or "results/step.json", [(s["name"], s["step_s_mean"]) for s in sides],
                         "seconds per GRPO step", f"GRPO step: {model}, {spec['prompts']} prompts x "
-                        f"{spec['group']}, <= {spec['max_tokens']} tokens, QLoRA r16")
+                        f"{spec['group_size']}, <= {spec['max_tokens']} tokens, QLoRA r16")
     return payload
 
 
@@ -123,29 +123,35 @@ def _rlvr_worker(spec: dict) -> dict:
     return {**_summary("rlvr", startup, steps, spec["warmup"]), "rig": spec["rig"], "dtype": spec["dtype"]}
 
 
+class _InlinePool:
+    """`score_groups`' pool, in this process: TRL scores its rewards inline too, so both sides do the same."""
+
+    @staticmethod
+    def map(reward, rows: list[dict]) -> list:
+        return reward.score_rows(rows)
+
+
 def _rlvr_step(spec, rig, rows, prompts, reward, probe) -> dict:
     """prompts -> sampler -> completions -> rewards -> advantages -> learner -> weight sync (+ check)."""
-    from rlvr.rollout.fleet import ScoredGroup
-    from rlvr.run.trainer import train_samples
+    from rlvr.learn.samples import train_samples
+    from rlvr.rollout.fleet import score_groups
 
     t0 = time.perf_counter()
-    results = rig.generate(prompts, n=spec["group"], max_tokens=spec["max_tokens"], temperature=1.0, top_p=1.0)
+    groups = rig.generate(prompts, group_size=spec["group_size"], max_tokens=spec["max_tokens"], temperature=1.0, top_p=1.0)
     t1 = time.perf_counter()
-    groups = [ScoredGroup(row=r, prompt=p, prompt_ids=g.prompt_ids, completions=g.completions)
-              for r, p, g in zip(rows, prompts, results, strict=True)]
-    for g in groups:
-        scores = reward.score_rows([{**g.row, "completion": c.text} for c in g.completions])
-        g.rewards = [0.0 if s is None else float(s.reward) for s in scores]
+    for g, row, prompt in zip(groups, rows, prompts, strict=True):
+        g.row = {**row, "prompt": prompt}
+    score_groups(groups, reward, _InlinePool())
     t2 = time.perf_counter()
     samples, _ = train_samples(groups, adv_norm="std", drop_zero_variance=False, eps=1e-6,
                                with_old_logprobs=False)
     rig.train_step(samples, clip_low=ALGO["clip_low"], clip_high=ALGO["clip_high"], loss_norm="token",
-                   max_len=spec["max_tokens"], kl="off", kl_coef=0.0)
+                   max_tokens=spec["max_tokens"], kl="off", kl_coef=0.0)
     t3 = time.perf_counter()
     rig.push(full=False)
     max_diff = rig.probe(probe)
     t4 = time.perf_counter()
-    rewards = [r for g in groups for r in g.rewards]
+    rewards = [r for g in groups for r in g.rewards if r is not None]
     return {"step_s": t4 - t0, "gen_s": t1 - t0, "reward_s": t2 - t1, "train_s": t3 - t2, "sync_s": t4 - t3,
             "sync_max_diff": max_diff, "reward_mean": statistics.mean(rewards),
             "completion_tokens": sum(len(c.token_ids) for g in groups for c in g.completions)}
@@ -198,11 +204,11 @@ def _trl_setup(spec: dict, out_dir: str):
     dataset = Dataset.from_list([{"prompt": [{"role": "system", "content": common.SYSTEM_PROMPT},
                                              {"role": "user", "content": r["question"]}],
                                   "answer": r["answer"]} for r in rows])
-    per_step = spec["prompts"] * spec["group"]
+    per_step = spec["prompts"] * spec["group_size"]
     micro = min(ALGO["micro_batch"], per_step)
     config = GRPOConfig(
         output_dir=out_dir, use_cpu=True, use_vllm=False, bf16=False, per_device_train_batch_size=micro,
-        gradient_accumulation_steps=per_step // micro, num_generations=spec["group"],
+        gradient_accumulation_steps=per_step // micro, num_generations=spec["group_size"],
         max_completion_length=spec["max_tokens"], temperature=1.0, top_p=1.0, learning_rate=ALGO["lr"],
         beta=0.0, loss_type="dapo", epsilon=ALGO["clip_low"], epsilon_high=ALGO["clip_high"], max_grad_norm=1.0,
         max_steps=spec["warmup"] + spec["steps"], logging_steps=1, report_to="none", save_strategy="no",

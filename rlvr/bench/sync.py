@@ -34,6 +34,8 @@ def add_arguments(p) -> None:
     p.add_argument("--tolerance", type=float, default=None, help="probe tolerance (default: calibrated at start)")
     p.add_argument("--lr", type=float, default=3e-4, help="learner lr for the updates (default: the default job's)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gen-prompts", type=int, default=None,
+                   help="prompts (x8 samples, 64 tokens) for the tok/s part (default 16; --quick 4); fewer for a 0.5B model")
 
 
 def run(args) -> dict:
@@ -47,7 +49,8 @@ def run(args) -> dict:
     machine = common.machine_info()
     spec = {"model_dir": str(resolve_model(model)), "updates": args.updates or (2 if args.quick else 4),
             "rig": args.rig, "lr": args.lr, "seed": args.seed, "quick": bool(args.quick),
-            "tolerance": args.tolerance, "update_tolerance": SyncConfig().update_tolerance}
+            "tolerance": args.tolerance, "update_tolerance": SyncConfig().update_tolerance,
+            "gen_prompts": args.gen_prompts or (4 if args.quick else 16)}
     contenders = []
     for dtype in dtypes:
         for mode in args.modes.split(","):
@@ -68,7 +71,7 @@ def worker_main(spec: dict) -> dict:
     quick, dtype = spec["quick"], spec["dtype"]
     tokenizer = AutoTokenizer.from_pretrained(spec["model_dir"])
     probe = make_probe(tokenizer, SyncConfig().probe_len)
-    prompts = common.chat_prompts(tokenizer, common.bench_rows(16, seed=spec["seed"]))
+    prompts = common.chat_prompts(tokenizer, common.bench_rows(max(16, spec["gen_prompts"]), seed=spec["seed"]))
     rig = make_rig(spec["rig"], spec["model_dir"], dtype=dtype, lr=spec["lr"], seed=spec["seed"], mode=spec["mode"])
     startup = time.time() - spec["t_launch"]
     try:
@@ -86,7 +89,7 @@ def worker_main(spec: dict) -> dict:
             rows.append({"update": i + 1, "train_s": round(train_s, 2), **timing, **stale, "update_loss": loss,
                          "max_diff": rig.probe(probe)})
             common.log(f"{spec['kind']} update {i + 1}: sync {timing['sync_s']:.3f} s, loss {loss:.3g}")
-        gen = _generation(rig, spec["mode"], prompts[:4] if quick else prompts, n=4 if quick else 8,
+        gen = _generation(rig, spec["mode"], prompts[:spec["gen_prompts"]], group_size=4 if quick else 8,
                           max_tokens=16 if quick else 64)
     finally:
         rig.close()
@@ -99,20 +102,20 @@ def worker_main(spec: dict) -> dict:
 
 def _update(rig, prompts: list[str], max_tokens: int) -> float:
     """Generate 4 completions per prompt, then one train_step with alternating +-1 advantages."""
-    from rlvr.learn.learner import TrainSample
+    from rlvr.types import TrainSample
 
-    groups = rig.generate(prompts, n=4, max_tokens=max_tokens, temperature=1.0)
+    groups = rig.generate(prompts, group_size=4, max_tokens=max_tokens, temperature=1.0)
     samples = [TrainSample(g.prompt_ids, c.token_ids, advantage=1.0 if j % 2 == 0 else -1.0)
                for g in groups for j, c in enumerate(g.completions) if c.token_ids]
-    return float(rig.train_step(samples, max_len=max_tokens)["seconds"])
+    return float(rig.train_step(samples, max_tokens=max_tokens)["seconds"])
 
 
-def _generation(rig, mode: str, prompts: list[str], n: int, max_tokens: int) -> dict:
+def _generation(rig, mode: str, prompts: list[str], group_size: int, max_tokens: int) -> dict:
     """Generation tok/s with the adapter served; in `lora` mode (in-process rig) alternately without the
     adapter path too, twice each, so that the path's own cost is a ratio measured under the same load."""
     def once() -> tuple[int, float]:
         t0 = time.perf_counter()
-        groups = rig.generate(prompts, n=n, max_tokens=max_tokens, temperature=1.0)
+        groups = rig.generate(prompts, group_size=group_size, max_tokens=max_tokens, temperature=1.0)
         return sum(len(c.token_ids) for g in groups for c in g.completions), time.perf_counter() - t0
 
     tokens, seconds = once()
@@ -147,6 +150,21 @@ def _summary(rows: list[dict], tolerance: float, update_tolerance: float, lossy:
             "stale_probe_margin": min(r["stale_max_diff"] for r in rows) / tolerance}
 
 
+def adapter_bytes(model_dir: str) -> int:
+    """The LoRA adapter's fp32 size as the bench's learner builds it (rank x (in + out) per target Linear),
+    counted on a model built on the meta device: no weights are read."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from rlvr.bench.rig import LEARNER
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model_dir))
+    targets, rank = tuple(LEARNER["target_modules"]), LEARNER["lora_rank"]
+    return sum(4 * rank * (m.in_features + m.out_features) for name, m in model.named_modules()
+               if isinstance(m, torch.nn.Linear) and name.rsplit(".", 1)[-1] in targets)
+
+
 def _report(args, machine, model, spec, contenders) -> dict:
     table = [[f"{c['mode']} {c['dtype']}" + (" (lossy)" if c["lossy"] else ""), c["summary"]["bytes"] / 1e6,
               c["summary"]["sync_s_p50"], c["summary"]["update_loss_max"], c["summary"]["stale_update_margin"],
@@ -154,8 +172,11 @@ def _report(args, machine, model, spec, contenders) -> dict:
              for c in contenders]
     print(common.table(table, ["mode", "MB/update", "sync p50 s", "update loss", "stale/update tol",
                                "probe floor", "probe max", "stale/probe tol", "gen tok/s"]))
+    adapter = adapter_bytes(spec["model_dir"])
+    for c in contenders:  # what crossed the wire per update against the adapter's own size (target <= 2x)
+        c["summary"]["bytes_per_adapter_bytes"] = round(c["summary"]["bytes"] / adapter, 4)
     payload = {"benchmark": "sync", "quick": bool(args.quick), "model": model, "rig": args.rig,
-               "lr": spec["lr"], "contenders": contenders, "machine": machine}
+               "lr": spec["lr"], "adapter_bytes": adapter, "contenders": contenders, "machine": machine}
     bars = [(f"{c['mode']}\n{c['dtype']}", c["summary"]["sync_s_p50"]) for c in contenders]
     common.write_result(payload, args.out or "results/sync.json", bars, "seconds per update (p50)",
                         f"adapter sync ({args.rig}): {model}")

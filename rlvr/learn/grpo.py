@@ -10,7 +10,7 @@ Variants are small registries, picked by name:
   r - mean only, which removes the bias towards groups with small reward spread);
 - loss aggregation (`LOSS_NORMS`): "token" (DAPO: mean over all valid tokens of the batch), "sequence"
   (original GRPO: mean over each sequence's tokens, then over sequences) or "constant" (Dr.GRPO: sum
-  over tokens divided by N * max_len, so long and short answers are not re-weighted);
+  over tokens divided by N * max_tokens, so long and short answers are not re-weighted);
 - KL estimators (`KL_ESTIMATORS`): "k1" (log-ratio) and "k3" (Schulman's unbiased, non-negative one).
 The clip is asymmetric (DAPO clip-higher): ratio in [1 - clip_low, 1 + clip_high].
 
@@ -63,23 +63,23 @@ def _adv_none(rewards: torch.Tensor, eps: float) -> torch.Tensor:
 ADV_NORMS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {"std": _adv_std, "none": _adv_none}
 
 
-def group_advantages(rewards: torch.Tensor, norm: str = "std", eps: float = 1e-6) -> torch.Tensor:
+def group_advantages(rewards: torch.Tensor, *, adv_norm: str, eps: float) -> torch.Tensor:
     """Advantage of each sample relative to its group.
 
-    A_ij = (r_ij - mean_j r_ij) / (std_j r_ij + eps)   for norm="std" (GRPO; std with Bessel's correction)
-    A_ij =  r_ij - mean_j r_ij                         for norm="none" (Dr.GRPO)
+    A_ij = (r_ij - mean_j r_ij) / (std_j r_ij + eps)   for adv_norm="std" (GRPO; std with Bessel's correction)
+    A_ij =  r_ij - mean_j r_ij                         for adv_norm="none" (Dr.GRPO)
 
     rewards: [B, G] float. Returns [B, G]. A group whose rewards are all equal gets A = 0 exactly: the
     float32 mean of G copies of a value that float32 cannot hold (a composite reward of 1.2) is off by an
     ulp, and dividing that residue by std + eps (~eps) would turn it into |A| ~ 0.1-0.3.
 
-    >>> group_advantages(torch.tensor([[1.0, 0.0]]), norm="none")
+    >>> group_advantages(torch.tensor([[1.0, 0.0]]), adv_norm="none", eps=1e-6)
     tensor([[ 0.5000, -0.5000]])
     """
     if rewards.dim() != 2 or rewards.shape[1] < 2:
         raise ValueError(f"rewards must be [B, G] with G >= 2; got shape {tuple(rewards.shape)}")
     rewards = rewards.float()  # [B, G]
-    adv = _pick(ADV_NORMS, norm, "advantage norm")(rewards, eps)  # [B, G]
+    adv = _pick(ADV_NORMS, adv_norm, "advantage norm")(rewards, eps)  # [B, G]
     return adv.masked_fill(zero_variance_groups(rewards).unsqueeze(-1), 0.0)  # [B, G]
 
 
@@ -106,7 +106,7 @@ def _kl_k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
 KL_ESTIMATORS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"k1": _kl_k1, "k3": _kl_k3}
 
 
-def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, kind: str = "k3") -> torch.Tensor:
+def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, *, kl: str) -> torch.Tensor:
     """Per-token estimate of KL(pi || pi_ref) from tokens sampled from pi.
 
     k1 = log pi - log pi_ref                          (unbiased, can be negative)
@@ -114,23 +114,23 @@ def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, kind: str = "k3") -> 
 
     logp, ref_logp: [N, L]. Returns [N, L].
     """
-    return _pick(KL_ESTIMATORS, kind, "KL estimator")(logp, ref_logp)  # [N, L]
+    return _pick(KL_ESTIMATORS, kl, "KL estimator")(logp, ref_logp)  # [N, L]
 
 
 # -------------------------------------------------------------------------------------------------- loss
 
 
-def _norm_token(per_token: torch.Tensor, mask: torch.Tensor, max_len: int) -> torch.Tensor:
+def _norm_token(per_token: torch.Tensor, mask: torch.Tensor, max_tokens: int) -> torch.Tensor:
     return (per_token * mask).sum() / mask.sum().clamp(min=1.0)  # []
 
 
-def _norm_sequence(per_token: torch.Tensor, mask: torch.Tensor, max_len: int) -> torch.Tensor:
+def _norm_sequence(per_token: torch.Tensor, mask: torch.Tensor, max_tokens: int) -> torch.Tensor:
     per_seq = (per_token * mask).sum(dim=-1) / mask.sum(dim=-1).clamp(min=1.0)  # [N]
     return per_seq.mean()  # []
 
 
-def _norm_constant(per_token: torch.Tensor, mask: torch.Tensor, max_len: int) -> torch.Tensor:
-    return (per_token * mask).sum() / (per_token.shape[0] * max_len)  # []
+def _norm_constant(per_token: torch.Tensor, mask: torch.Tensor, max_tokens: int) -> torch.Tensor:
+    return (per_token * mask).sum() / (per_token.shape[0] * max_tokens)  # []
 
 
 LOSS_NORMS: dict[str, Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]] = {
@@ -147,14 +147,14 @@ def policy_loss(
     old_logp: torch.Tensor,
     adv: torch.Tensor,
     mask: torch.Tensor,
-    clip_low: float = 0.2,
-    clip_high: float = 0.28,
-    loss_norm: str = "token",
-    max_len: int | None = None,
-    ref_logp: torch.Tensor | None = None,
-    kl: str = "off",
-    kl_coef: float = 0.0,
     *,
+    clip_low: float,
+    clip_high: float,
+    loss_norm: str,
+    max_tokens: int | None,
+    kl: str,
+    kl_coef: float,
+    ref_logp: torch.Tensor | None = None,
     is_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Clipped GRPO surrogate loss (to minimise) and logging stats.
@@ -164,7 +164,7 @@ def policy_loss(
     loss = sum_it mask_it * l_it / norm, where norm depends on `loss_norm`:
       token:    sum_it mask_it                         (all valid tokens of the batch)
       sequence: per sequence sum_t mask_it, then mean over N sequences
-      constant: N * max_len                            (max_len defaults to L)
+      constant: N * max_tokens                         (max_tokens None: L)
     At r = 1 the gradient is d loss / d logp_it = -w_it * A_i * mask_it / norm (the plain policy gradient).
     w_it are per-token importance weights (`tis_weights`; 1 when `is_weights` is None), detached: they
     scale the policy-gradient term only, never the KL term.
@@ -187,10 +187,10 @@ def policy_loss(
         per_token = per_token * is_weights.detach().to(logp.dtype)  # [N, L]
     stats: dict[str, float] = {}
     if kl != "off":
-        kl_tok = kl_penalty(logp, ref_logp.detach(), kl)  # [N, L]
+        kl_tok = kl_penalty(logp, ref_logp.detach(), kl=kl)  # [N, L]
         per_token = per_token + kl_coef * kl_tok  # [N, L]
         stats["kl"] = _masked_mean(kl_tok.detach(), mask)
-    loss = norm_fn(per_token, mask, max_len if max_len is not None else logp.shape[-1])  # []
+    loss = norm_fn(per_token, mask, max_tokens if max_tokens is not None else logp.shape[-1])  # []
     stats.update(_clip_stats(ratio.detach(), a.detach(), log_ratio.detach(), mask, clip_low, clip_high))
     stats["loss"] = float(loss.detach())
     return loss, stats

@@ -27,15 +27,14 @@ import random
 import shutil
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from rlvr.config import LORA_TARGETS, AlgoConfig, LearnerConfig, RunSection
 from rlvr.learn.grpo import logprob_mismatch, policy_loss, tis_stats, tis_weights
 from rlvr.learn.policy import (
-    DEFAULT_TARGETS,
     dense_weights,
     load_policy,
     lora_factors,
@@ -45,21 +44,12 @@ from rlvr.learn.policy import (
     torch_dtype,
 )
 from rlvr.sync.wire import Packer, adapter_tensors
+from rlvr.types import TrainSample
 
-__all__ = ["Learner", "TrainSample", "make_learner_actor"]
+__all__ = ["Learner", "make_learner_actor"]
 
 
-@dataclass(frozen=True)
-class TrainSample:
-    """One scored completion: token ids as the sampler saw them, its advantage, and optionally the old
-    (behaviour) policy's logprobs for the clipped ratio and the sampler's own logprobs of the tokens (of
-    the sampling distribution: tempered, top-p renormalised), one per completion token."""
-
-    prompt_ids: list[int]
-    completion_ids: list[int]
-    advantage: float
-    old_logprobs: list[float] | None = None
-    sampler_logprobs: list[float] | None = None
+_A, _L = AlgoConfig, LearnerConfig  # the defaults below are the config's (one declaration each)
 
 
 class Learner:
@@ -69,17 +59,17 @@ class Learner:
         self,
         model_dir: str,
         *,
-        quantize: str = "nf4",
-        lora_rank: int = 16,
-        lora_alpha: float = 32,
-        lora_dropout: float = 0.0,
-        target_modules: tuple[str, ...] = DEFAULT_TARGETS,
-        lr: float = 1e-4,
-        weight_decay: float = 0.0,
-        grad_clip: float | None = 1.0,
-        micro_batch: int = 16,
-        dtype: str = "float32",
-        seed: int = 0,
+        quantize: str = _L.quantize,
+        lora_rank: int = _L.lora_rank,
+        lora_alpha: float = _L.lora_alpha,
+        lora_dropout: float = _L.lora_dropout,
+        target_modules: tuple[str, ...] = LORA_TARGETS,
+        lr: float = _L.lr,
+        weight_decay: float = _L.weight_decay,
+        grad_clip: float | None = _L.grad_clip,
+        micro_batch: int = _L.micro_batch,
+        dtype: str = _L.dtype,
+        seed: int = RunSection.seed,
         device: str = "auto",
         num_threads: int | None = None,
     ):
@@ -112,12 +102,12 @@ class Learner:
         self,
         samples: list[TrainSample],
         *,
-        clip_low: float = 0.2,
-        clip_high: float = 0.28,
-        loss_norm: str = "token",
-        max_len: int | None = None,
-        kl: str = "off",
-        kl_coef: float = 0.0,
+        clip_low: float = _A.clip_low,
+        clip_high: float = _A.clip_high,
+        loss_norm: str = _A.loss_norm,
+        max_tokens: int | None = None,
+        kl: str = _A.kl,
+        kl_coef: float = _A.kl_coef,
         temperature: float = 1.0,
         top_p: float = 1.0,
         tis_cap: float | None = None,
@@ -133,9 +123,9 @@ class Learner:
         """
         start = time.perf_counter()
         _validate(samples)
-        max_len = max_len or max(len(s.completion_ids) for s in samples)
+        max_tokens = max_tokens or max(len(s.completion_ids) for s in samples)
         loss_args = dict(
-            clip_low=clip_low, clip_high=clip_high, loss_norm=loss_norm, max_len=max_len, kl=kl, kl_coef=kl_coef
+            clip_low=clip_low, clip_high=clip_high, loss_norm=loss_norm, max_tokens=max_tokens, kl=kl, kl_coef=kl_coef
         )
         sampling = dict(temperature=temperature, top_p=top_p)
         total_tokens = sum(len(s.completion_ids) for s in samples)
@@ -221,7 +211,11 @@ class Learner:
 
     def export_weights(self, *, dtype: str = "bfloat16", full: bool = False) -> np.ndarray:
         """Safetensors bytes (a uint8 array) of dense HF-named weights: LoRA-targeted modules (base +
-        delta); `full` adds every other parameter, for a sampler's first sync.
+        delta); `full` adds every other parameter.
+
+        Not the run's route (that is `export_base` once, then `export_adapter`): kept on purpose as the
+        reference the tests check exports against (the merged policy as a plain model, loaded into vLLM with
+        `Sampler.load_weights` or compared with peft's own merge), and for a peer that serves a plain model.
 
         The array is this learner's export buffer, overwritten by the next export: a caller in the same
         process uses it (or copies it) before exporting again; a Ray caller gets its own copy.

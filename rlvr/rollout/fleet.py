@@ -2,7 +2,9 @@
 
 `SamplerFleet` spreads a batch of prompts over several sampler actors and survives an actor's death (it is
 restarted, given the current weights and asked again). `score_groups` turns completions into rewards with the
-`rewards` worker pool. This module does not compute advantages (see `grpo.py`) or touch the learner.
+`rewards` worker pool. The groups are `rlvr.types.Group`s: the sampler makes them, the fleet attaches each
+one's data row, scoring fills their completions in place. This module does not compute advantages
+(`rlvr.learn.samples`) or touch the learner.
 """
 
 from __future__ import annotations
@@ -10,23 +12,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from rlvr.types import NOT_APPLICABLE, Group
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ScoredGroup:
-    """One prompt's G completions with their rewards."""
-
-    row: dict
-    prompt: str
-    prompt_ids: list[int]
-    completions: list[Any]  # sampler.Completion: token_ids, logprobs, text, finish_reason
-    rewards: list[float] = field(default_factory=list)
-    components: list[dict] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
 
 
 def _chunks(items: list, parts: int) -> list[list]:
@@ -55,28 +45,32 @@ class SamplerFleet:
         self.restarts = 0
         self.max_restarts = max_restarts
 
-    def submit(self, prompts: list[str], **sampling) -> list[tuple[int, list[str], Any]]:
-        """Start generation on every actor; returns handles to pass to `collect`."""
-        parts = _chunks(prompts, len(self.actors))
-        return [(i, part, self.actors[i].generate.remote(part, **sampling))
+    def submit(self, rows: list[dict], **sampling) -> list[tuple[int, list[dict], Any]]:
+        """Start generating each row's `prompt` on every actor; returns handles to pass to `collect`."""
+        parts = _chunks(rows, len(self.actors))
+        return [(i, part, self.actors[i].generate.remote([r["prompt"] for r in part], **sampling))
                 for i, part in enumerate(parts) if part]
 
-    def collect(self, pending: list[tuple[int, list[str], Any]], **sampling) -> list:
-        """Wait for `submit`'s results in prompt order, regenerating the parts of actors that died."""
+    def collect(self, pending: list[tuple[int, list[dict], Any]], **sampling) -> list[Group]:
+        """Wait for `submit`'s groups in row order, each with its row attached (ready for `score_groups`),
+        regenerating the parts of actors that died."""
         import ray
 
-        groups: list = []
+        groups: list[Group] = []
         for index, part, ref in pending:
             while True:
                 try:
-                    groups.extend(ray.get(ref))
+                    got = ray.get(ref)
                     break
                 except ray.exceptions.RayActorError as err:
-                    ref = self._restart(index, err).generate.remote(part, **sampling)
+                    ref = self._restart(index, err).generate.remote([r["prompt"] for r in part], **sampling)
+            for row, group in zip(part, got, strict=True):
+                group.row = row
+                groups.append(group)
         return groups
 
-    def generate(self, prompts: list[str], **sampling) -> list:
-        return self.collect(self.submit(prompts, **sampling), **sampling)
+    def generate(self, rows: list[dict], **sampling) -> list[Group]:
+        return self.collect(self.submit(rows, **sampling), **sampling)
 
     def _restart(self, index: int, err: Exception):
         import ray
@@ -111,21 +105,19 @@ class SamplerFleet:
         return out
 
 
-def score_groups(groups: list[ScoredGroup], reward: Any, pool: Any) -> None:
-    """Fill each group's rewards from `pool.map(reward, rows)` (the `rewards` worker pool), in place.
+def score_groups(groups: list[Group], reward: Any, pool: Any) -> None:
+    """Fill each completion's reward, components and reason from `pool.map(reward, rows)` (the `rewards`
+    worker pool; rows are each group's row plus the completion's text), in place.
 
-    A `None` score (verifier not applicable) counts as 0 with reason "not_applicable".
+    A `None` score (the verifier does not apply to this row) stays None, with reason `NOT_APPLICABLE`:
+    `rlvr.learn.samples` leaves such completions out of the advantages and the metrics out of the means.
     """
     rows = [{**g.row, "completion": c.text} for g in groups for c in g.completions]
     t0 = time.perf_counter()
     scores = pool.map(reward, rows)
     log.debug("scored %d completions in %.2f s", len(rows), time.perf_counter() - t0)
-    it = iter(scores)
-    for g in groups:
-        g.rewards, g.components, g.reasons = [], [], []
-        for _ in g.completions:
-            s = next(it)
-            g.rewards.append(0.0 if s is None else float(s.reward))
-            info = {} if s is None else dict(s.info)
-            g.components.append(dict(info.get("components", {})))
-            g.reasons.append("not_applicable" if s is None else str(info.get("reason", "")))
+    for c, s in zip((c for g in groups for c in g.completions), scores, strict=True):
+        info = {} if s is None else dict(s.info)
+        c.reward = None if s is None else float(s.reward)
+        c.components = dict(info.get("components", {}))
+        c.reason = NOT_APPLICABLE if s is None else str(info.get("reason", ""))

@@ -1,9 +1,10 @@
 """Rollouts with vLLM: `Sampler`, a plain class around `vllm.LLM`, and its thin Ray actor wrapper.
 
-The sampler generates G completions per prompt (token ids, the sampled tokens' logprobs, text) and
+The sampler generates `group_size` completions per prompt (token ids, the sampled tokens' logprobs, text) and
 returns each prompt's own token ids with them, so the learner can rebuild prompt+completion exactly.
 It takes the base once as safetensors bytes with HF parameter names (`load_base`) and after that only
-LoRA adapters (`load_adapter`), served by `rlvr.sync.serving` inside the worker; `load_weights` reloads
+LoRA adapters (`load_adapter`), served by `rlvr.sync.serving` inside the worker. `load_weights` (not the
+run's route: the tests' way to put known dense weights, e.g. `Learner.export_weights`, into vLLM) reloads
 dense weights in place (``reload_weights`` through a worker extension, which works for both the
 in-process and the multi-process engine); ``model.load_weights`` is not used because the CPU backend
 repacks linear layers after loading. `probe_logprobs` reads back the logprobs of a fixed sequence so the driver can
@@ -26,11 +27,12 @@ import os
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Completion", "Group", "Sampler", "WeightLoaderExtension", "check_fused_groups",
+from rlvr.types import Completion, Group
+
+__all__ = ["Sampler", "WeightLoaderExtension", "check_fused_groups",
            "make_sampler_actor", "actor_env", "pick_dtype"]
 
 # HF names whose vLLM layer is fused with siblings: a push must carry all siblings or none.
@@ -38,25 +40,6 @@ _FUSED = {"q_proj": "qkv", "k_proj": "qkv", "v_proj": "qkv", "gate_proj": "gate_
 _FUSED_MEMBERS = {"qkv": ("q_proj", "k_proj", "v_proj"), "gate_up": ("gate_proj", "up_proj")}
 _NAME_RE = re.compile(r"^(?P<prefix>.*)\.(?P<proj>[a-z_]+_proj)\.(?P<suffix>weight|bias)$")
 _PEFT_PREFIX = "base_model.model."
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One sampled completion. `logprobs[i]` is the logprob of `token_ids[i]` under the distribution it was
-    drawn from (the engine's `processed_logprobs`: after temperature and top-p, renormalised)."""
-
-    token_ids: list[int]
-    logprobs: list[float]
-    text: str
-    finish_reason: str  # "stop" (eos or a stop string) | "length"
-
-
-@dataclass(frozen=True)
-class Group:
-    """The n completions of one prompt, with the prompt's token ids as the engine saw them."""
-
-    prompt_ids: list[int]
-    completions: list[Completion]
 
 
 def check_fused_groups(names) -> None:
@@ -183,15 +166,15 @@ class Sampler:
         # vLLM's multi-process engine msgpack-encodes RPC arguments: a numpy array arrives as a list there
         self._rpc_bytes = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING", "1") != "0"
 
-    def generate(self, prompts: list[str] | list[list[int]], *, n: int, max_tokens: int, temperature: float,
+    def generate(self, prompts: list[str] | list[list[int]], *, group_size: int, max_tokens: int, temperature: float,
                  top_p: float = 1.0, stop: list[str] | None = None) -> list[Group]:
-        """Sample `n` completions per prompt (text, or token ids used verbatim). Returns one Group per prompt;
+        """Sample `group_size` completions per prompt (text, or token ids used verbatim). Returns one Group per prompt;
         each completion's logprobs are of the tempered, top-p-renormalised distribution it was drawn from
         (at temperature 0, greedy, of the untempered one)."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        params = SamplingParams(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+        params = SamplingParams(n=group_size, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
                                 logprobs=0, stop=stop)
         inputs = [TokensPrompt(prompt_token_ids=list(p)) if not isinstance(p, str) else p for p in prompts]
         outputs = self.llm.generate(inputs, params, use_tqdm=False)

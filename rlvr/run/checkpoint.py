@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from rlvr.run.outputs import CHECKPOINTS, CONFIG
+
 LATEST = "LATEST"
-CONFIG_NAME = "config.resolved.yaml"  # the run's resolved config, in output_dir and copied into each checkpoint
+CONFIG_NAME = CONFIG  # the run's resolved config, in output_dir and copied into each checkpoint
 
 
 def _root(output_dir: str | Path) -> Path:
-    return Path(output_dir) / "checkpoints"
+    return Path(output_dir) / CHECKPOINTS
 
 
 def save(output_dir: str | Path, step: int, driver_state: dict,
@@ -72,11 +74,6 @@ def load_driver_state(ckpt: Path) -> dict:
     random.setstate(_decode_rng(state.pop("python_rng")))
     np.random.set_state(_decode_np(state.pop("numpy_rng")))
     return state
-
-
-def clear(output_dir: str | Path) -> None:
-    """Remove every checkpoint of `output_dir` (a fresh run must not mix with, or be pruned for, old ones)."""
-    shutil.rmtree(_root(output_dir), ignore_errors=True)
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -18,25 +18,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rlvr.run.preflight import UserError
+from rlvr.types import Job
 
-__all__ = ["Job", "UserError", "main", "parse_args", "prepare"]
-
-
-@dataclass
-class Job:
-    """What the driver needs besides actors: data, reward, the probe for the sync check."""
-
-    model_dir: Path
-    stream: Any          # data.PromptStream over training rows (each with "prompt")
-    eval_rows: list[dict]
-    reward: Any          # rewards.Composite
-    pool: Any            # rewards.RewardPool
-    probe: list[int]
+__all__ = ["UserError", "main", "parse_args", "prepare"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -172,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if job is None:
         return 0
+    from rlvr.run.memwatch import MemoryWatch, write_summary
     from rlvr.run.trainer import Trainer
     from rlvr.sync.push import SyncMismatchError
 
+    watch = MemoryWatch().start()  # the driver's process tree: Ray, every actor, the reward workers
     trainer = Trainer(cfg, job, resume=plan.action == "resume")
     try:
         final = trainer.run()
@@ -184,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         trainer.close()
         job.pool.close()
+        print(f"[rlvr] {write_summary(watch.stop(), cfg.run.output_dir)}", flush=True)
     print(f"[rlvr] done: held-out reward {final['eval_reward']:.3f}; outputs in {cfg.run.output_dir}", flush=True)
     return 0
 

@@ -20,15 +20,15 @@ from typing import Any
 
 import yaml
 
-from rlvr.run import checkpoint
+from rlvr.run import checkpoint, outputs
 from rlvr.run.preflight import UserError
 
-__all__ = ["CONFIG_NAME", "RESUMABLE", "Plan", "changed_keys", "holds_run", "plan", "start"]
+__all__ = ["CONFIG_NAME", "RESUMABLE", "Plan", "changed_keys", "clear", "holds_run", "plan", "start"]
 
 CONFIG_NAME = checkpoint.CONFIG_NAME
-# What a run writes in its folder; `--overwrite` removes these and nothing else.
-OUTPUTS = ("checkpoints", "metrics.jsonl", "dpo_pairs.jsonl", "tb", "adapter", "reward_curve.png",
-           "config.resolved.json", CONFIG_NAME)
+# What a run writes in its folder; `--overwrite` removes these and nothing else ("config.resolved.json":
+# written by runs before the YAML became the one saved config).
+OUTPUTS = (*outputs.ALL, "config.resolved.json")
 # Keys that may differ on resume: how long, how often, and where/with what the run executes; not what it learns.
 RESUMABLE = frozenset({
     "run.steps", "run.eval_every", "run.save_every", "run.log_every", "run.output_dir",
@@ -50,8 +50,8 @@ class Plan:
 
 def holds_run(out: Path) -> bool:
     """True if `out` holds a run's outputs (metrics or checkpoints), which a fresh run would destroy."""
-    ckpts = out / "checkpoints"
-    return (out / "metrics.jsonl").is_file() or (ckpts.is_dir() and any(ckpts.iterdir()))
+    ckpts = out / outputs.CHECKPOINTS
+    return (out / outputs.METRICS).is_file() or (ckpts.is_dir() and any(ckpts.iterdir()))
 
 
 def _flat(config: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def _resume(cfg, out: Path) -> Plan:
                             f"{path}, or start over with --overwrite or another run.output_dir")
         if changes:
             notes.append("changed on resume: " + ", ".join(f"{k} {_short(a)} -> {_short(b)}" for k, a, b in changes))
-    if step >= cfg.run.steps and (out / "adapter").is_dir():
+    if step >= cfg.run.steps and (out / outputs.ADAPTER).is_dir():
         return Plan("finished", out, step, f"{out} already finished at step {step} (run.steps={cfg.run.steps}); "
                                            f"nothing to do: raise run.steps to train on, or --overwrite to start over")
     if step > cfg.run.steps:
@@ -122,16 +122,21 @@ def plan(cfg, resume: bool = False, overwrite: bool = False) -> Plan:
     return Plan("fresh", out)
 
 
+def clear(out: Path) -> None:
+    """Remove the outputs of the run in `out` (`OUTPUTS`), and nothing else the folder holds."""
+    for name in OUTPUTS:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
 def start(cfg, p: Plan) -> None:
     """Make the folder ready for the run the plan allows: clear old outputs if asked, write `config.resolved.yaml`."""
     from rlvr.config import save_config
 
     if p.action == "overwrite":
-        for name in OUTPUTS:
-            target = p.out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        clear(p.out)
     p.out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, p.out / CONFIG_NAME)

@@ -10,7 +10,8 @@
   rollouts can later train a DPO model.
 
 Metric names are the caller's; the plot reads `TRAIN_REWARD_KEY` and `EVAL_REWARD_KEY`.
-What this module does NOT do: checkpoints (the learner) or deciding what to log (the run loop).
+The folder's file names are the constants below (`ALL`). What this module does NOT do: checkpoints
+(`rlvr.run.checkpoint`), the folder's rules (`rlvr.run.folder`) or deciding what to log (the run loop).
 """
 
 from __future__ import annotations
@@ -23,9 +24,21 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ADAPTER", "ALL", "CHECKPOINTS", "CONFIG", "DPO_PAIRS", "MEMORY", "METRICS", "REWARD_CURVE", "TENSORBOARD",
     "EVAL_REWARD_KEY", "TRAIN_REWARD_KEY", "DpoPairWriter", "MetricsWriter", "plot_reward_curve",
     "read_jsonl",
 ]
+
+# The run folder's layout, in one place (`rlvr.run.folder` removes exactly these on --overwrite).
+METRICS = "metrics.jsonl"
+TENSORBOARD = "tb"
+REWARD_CURVE = "reward_curve.png"
+DPO_PAIRS = "dpo_pairs.jsonl"
+ADAPTER = "adapter"              # the final peft adapter (written by the learner)
+CHECKPOINTS = "checkpoints"      # `rlvr.run.checkpoint`'s folder
+CONFIG = "config.resolved.yaml"  # the run's resolved config (`rlvr.run.folder.start`; copied into checkpoints)
+MEMORY = "memory.json"           # the job's peak memory (`rlvr.run.memwatch`)
+ALL = (CHECKPOINTS, METRICS, DPO_PAIRS, TENSORBOARD, ADAPTER, REWARD_CURVE, CONFIG, MEMORY)
 
 TRAIN_REWARD_KEY = "reward_mean"
 EVAL_REWARD_KEY = "eval_reward"
@@ -83,14 +96,14 @@ class MetricsWriter:
     """
 
     def __init__(self, output_dir: str | Path, resume_step: int | None = None, tensorboard: bool = True):
-        self.path = Path(output_dir) / "metrics.jsonl"
+        self.path = Path(output_dir) / METRICS
         self._file = _open_for_append(self.path, resume_step)
         self._tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
             purge = None if resume_step is None else resume_step + 1
-            self._tb = SummaryWriter(log_dir=str(Path(output_dir) / "tb"), purge_step=purge)
+            self._tb = SummaryWriter(log_dir=str(Path(output_dir) / TENSORBOARD), purge_step=purge)
 
     def write(self, metrics: Mapping[str, Any], step: int | None = None) -> dict:
         """Log `metrics` for `step` (default: `metrics["step"]`); returns the flat record written."""
@@ -154,7 +167,7 @@ class DpoPairWriter:
     """Append the best and worst completion of each group to `output_dir/dpo_pairs.jsonl` (TRL format)."""
 
     def __init__(self, output_dir: str | Path, resume_step: int | None = None):
-        self.path = Path(output_dir) / "dpo_pairs.jsonl"
+        self.path = Path(output_dir) / DPO_PAIRS
         self._file = _open_for_append(self.path, resume_step)
 
     def add_group(self, step: int, prompt: str, completions: Sequence[str], rewards: Sequence[float]) -> bool:
@@ -174,11 +187,14 @@ class DpoPairWriter:
 
     def write(self, step: int, groups: Iterable[Any]) -> int:
         """`add_group` for each group object with `.prompt`, `.completions` (str or objects with `.text`)
-        and `.rewards`, e.g. the run loop's scored groups; returns the number of pairs written."""
+        and `.rewards`, e.g. the run loop's `rlvr.types.Group`s; returns the number of pairs written. A
+        completion whose reward is None (not applicable) is neither chosen nor rejected."""
         written = 0
         for g in groups:
-            texts = [c if isinstance(c, str) else c.text for c in g.completions]
-            written += self.add_group(step, g.prompt, texts, g.rewards)
+            pairs = [(c if isinstance(c, str) else c.text, r) for c, r in zip(g.completions, g.rewards, strict=True)
+                     if r is not None]
+            if pairs:
+                written += self.add_group(step, g.prompt, [t for t, _ in pairs], [r for _, r in pairs])
         return written
 
     def close(self) -> None:

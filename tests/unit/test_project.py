@@ -21,6 +21,20 @@ def test_entry_point_group_lists_builtin_verifiers():
     assert BUILTIN_VERIFIERS <= names
 
 
+def test_builtin_verifiers_are_declared_once_and_repeated_only_where_checked():
+    """`rewards.registry.BUILTIN` is the declaration; pyproject's entry points and each class's `name` match it."""
+    import tomllib
+    from pathlib import Path
+
+    from rewards.custom import load_target
+    from rewards.registry import BUILTIN
+
+    pyproject = tomllib.loads((Path(rlvr.__file__).parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["entry-points"]["rlvr.verifiers"] == BUILTIN
+    assert set(BUILTIN) == BUILTIN_VERIFIERS
+    assert {name: load_target(target).name for name, target in BUILTIN.items()} == {n: n for n in BUILTIN}
+
+
 @pytest.mark.parametrize("name", sorted(BUILTIN_VERIFIERS))
 def test_builtin_entry_points_load(name):
     (ep,) = [ep for ep in md.entry_points(group="rlvr.verifiers") if ep.name == name]

@@ -73,3 +73,22 @@ def test_clean_makes_any_value_strict_utf8_json():
     back = loads_strict(text)
     assert back["s"] == "a\ufffdb\ufffd" and back["pair"] == "\U0001f600" and back["nan"] == "nan"
     assert back["inf"] == "-inf" and back["3"] == "{1, 2}" and back["deep"] == [[["t", None, True, 1.5]]]
+
+
+@pytest.mark.timeout(180)
+def test_output_to_a_fifo_writes_through_and_leaves_the_node_in_place(tmp_path):
+    """`-o /dev/null` once replaced the device node with a plain file (a rename onto it, as root): a non-regular
+    target is written to directly. A FIFO stands in for /dev/null here; the test must not touch the real one."""
+    import stat
+    import threading
+
+    src, fifo = _input(tmp_path), tmp_path / "sink"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    assert cli.main(["score", "--verifier", "tool_call", str(src), "-o", str(fifo), "--workers", "1", "-q"]) == 0
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still the FIFO, not a regular file renamed over it
+    assert len(got) == 1 and len(got[0].decode("utf-8").splitlines()) == len(ROWS)
+    assert _leftovers(tmp_path) == []

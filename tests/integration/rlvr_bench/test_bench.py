@@ -37,7 +37,7 @@ def test_rollout_quick(tmp_path):
     assert len(by) == 2 and by["hf_generate"]["dtype"] == "float32"
     rlvr = next(c for name, c in by.items() if name.startswith("rlvr_"))
     assert rlvr["dtype"] == pick_dtype(SamplerConfig().dtype)  # quick mode: rlvr's configured dtype, resolved
-    n_seq = data["prompts"] * data["group"]
+    n_seq = data["prompts"] * data["group_size"]
     for c in by.values():
         assert c["sequences"] == n_seq
         assert n_seq <= c["tokens"] <= n_seq * data["max_tokens"]
@@ -62,7 +62,7 @@ def test_step_quick(tmp_path):
     for s in rlvr["steps"]:
         parts = s["gen_s"] + s["reward_s"] + s["train_s"] + s["sync_s"]
         assert parts == pytest.approx(s["step_s"], rel=1e-6)
-        assert 0 < s["completion_tokens"] <= data["prompts"] * data["group"] * data["max_tokens"]
+        assert 0 < s["completion_tokens"] <= data["prompts"] * data["group_size"] * data["max_tokens"]
         assert math.isfinite(s["sync_max_diff"])
     assert data["speedup_vs_trl"] == pytest.approx(by["trl"]["step_s_mean"] / rlvr["step_s_mean"], rel=0.01)
 

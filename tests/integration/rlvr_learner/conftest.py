@@ -6,7 +6,8 @@ import random
 import pytest
 import torch
 
-from rlvr.learn.learner import Learner, TrainSample
+from rlvr.learn.learner import Learner
+from rlvr.types import TrainSample
 
 
 @pytest.fixture(scope="session")

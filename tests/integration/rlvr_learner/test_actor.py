@@ -3,7 +3,8 @@
 import pytest
 import safetensors.torch
 
-from rlvr.learn.learner import TrainSample, make_learner_actor
+from rlvr.learn.learner import make_learner_actor
+from rlvr.types import TrainSample
 
 
 def load(blob) -> dict:

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from rlvr.learn.learner import TrainSample
+from rlvr.types import TrainSample
 
 
 @pytest.mark.slow
@@ -23,7 +23,7 @@ def test_saved_adapter_loads_in_vllm_and_matches(make_learner, tiny_dir, tmp_pat
     learner = make_learner(quantize="none", lr=1e-2)
     seq = list(range(5, 37))
     for _ in range(3):  # move the policy so a missing adapter would show
-        learner.train_step([TrainSample(seq[:8], seq[8:], 1.0), TrainSample(seq[:8], seq[10:], -1.0)], max_len=24)
+        learner.train_step([TrainSample(seq[:8], seq[8:], 1.0), TrainSample(seq[:8], seq[10:], -1.0)], max_tokens=24)
     learner.save_adapter(tmp_path / "adapter")
     expected = learner.logprobs(seq)
 

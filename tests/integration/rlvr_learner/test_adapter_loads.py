@@ -7,8 +7,8 @@ the learner's own logprobs (fp32, tiny model, quantize="none" so the base is the
 
 from __future__ import annotations
 
-from rlvr.learn.learner import TrainSample
 from rlvr.sync.push import reference_logprobs
+from rlvr.types import TrainSample
 
 
 def test_saved_adapter_and_merged_model_give_the_learners_logprobs(make_learner, tmp_path):
@@ -18,7 +18,7 @@ def test_saved_adapter_and_merged_model_give_the_learners_logprobs(make_learner,
     learner = make_learner(quantize="none", lr=1e-2)
     seq = list(range(5, 37))
     for _ in range(3):  # move the policy so that a missing adapter would show
-        learner.train_step([TrainSample(seq[:8], seq[8:], 1.0), TrainSample(seq[:8], seq[10:], -1.0)], max_len=24)
+        learner.train_step([TrainSample(seq[:8], seq[8:], 1.0), TrainSample(seq[:8], seq[10:], -1.0)], max_tokens=24)
     learner.save_adapter(tmp_path / "adapter")
     expected = learner.logprobs(seq)
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from rlvr.learn.learner import TrainSample
+from rlvr.types import TrainSample
 
 SEQ = [5, 17, 42, 99, 7, 250, 31, 8, 64, 120, 3, 77]
 

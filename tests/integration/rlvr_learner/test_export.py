@@ -4,7 +4,7 @@ import pytest
 import safetensors.torch
 import torch
 
-from rlvr.learn.learner import TrainSample
+from rlvr.types import TrainSample
 
 
 def load(blob) -> dict:

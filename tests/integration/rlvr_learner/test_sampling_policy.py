@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from rlvr.learn.learner import TrainSample
+from rlvr.types import TrainSample
 
 PROMPT, COMPLETION = [5, 17, 42, 99, 7], [250, 31, 8, 64, 120, 3]
 

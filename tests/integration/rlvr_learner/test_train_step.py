@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from rlvr.learn.learner import TrainSample
+from rlvr.types import TrainSample
 
 PROMPT, COMPLETION = [5, 17, 42, 99, 7], [250, 31, 8, 64, 120, 3]
 
@@ -34,7 +34,7 @@ def test_micro_batch_size_does_not_change_the_update(make_learner, samples, lora
     results = []
     for micro in (2, 8):
         learner = make_learner(micro_batch=micro, grad_clip=0)  # no clipping: compare raw gradients
-        stats = learner.train_step(batch, loss_norm=loss_norm, max_len=16)
+        stats = learner.train_step(batch, loss_norm=loss_norm, max_tokens=16)
         results.append((stats, lora_grads(learner), completion_logprob(learner)))
     (s2, g2, lp2), (s8, g8, lp8) = results
     assert torch.allclose(g2, g8, rtol=1e-4, atol=1e-7), (g2 - g8).abs().max()
@@ -51,7 +51,7 @@ def test_logged_stats_are_the_batch_token_means_whatever_the_micro_batch(make_le
     batch = [dataclasses.replace(s, old_logprobs=[rng.uniform(-9, -4) for _ in s.completion_ids],
                                  sampler_logprobs=[rng.uniform(-9, -4) for _ in s.completion_ids])
              for s in samples(8, seed=3)]
-    args = dict(loss_norm=loss_norm, max_len=16, kl="k3", kl_coef=0.1, clip_high=0.2, tis_cap=2.0)
+    args = dict(loss_norm=loss_norm, max_tokens=16, kl="k3", kl_coef=0.1, clip_high=0.2, tis_cap=2.0)
     s2, s8 = (make_learner(micro_batch=micro).train_step(batch, **args) for micro in (2, 8))
     for key in ("clip_frac", "clip_frac_low", "clip_frac_high", "ratio_mean", "approx_kl", "kl", "loss",
                 "mismatch_kl", "mismatch_max_abs", "tis_weight_mean", "tis_clip_frac", "logp_diff", "ratio_max"):

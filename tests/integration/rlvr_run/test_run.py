@@ -84,6 +84,11 @@ def test_smoke_config_runs_the_whole_loop(tmp_path):
     assert (out / "dpo_pairs.jsonl").exists()
     assert list(out.glob("**/events.out.tfevents.*"))
     assert (out / "checkpoints" / "LATEST").read_text().strip() == "step-000003"
+    memory = json.loads((out / "memory.json").read_text())  # sampled over the driver's whole process tree
+    assert "peak memory of the job" in proc.stdout and memory["samples"] >= 3
+    assert 0 < memory["peak_pss_gib"] <= memory["peak_rss_gib"] + 1e-3
+    names = " ".join(p["cmd"] for p in memory["largest"])
+    assert "ray::Learner" in names and "ray::Sampler" in names  # the actors are inside the sum
 
 
 # -- learning: signs, advantages, update and sync together ---------------------------------------------------

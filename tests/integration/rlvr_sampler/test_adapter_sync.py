@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from rlvr.learn.learner import Learner, TrainSample
+from rlvr.learn.learner import Learner
 from rlvr.model import build_tiny_model
 from rlvr.sync.push import (
     SyncMismatchError,
@@ -23,6 +23,7 @@ from rlvr.sync.push import (
 )
 from rlvr.sync.serving import AdapterServer
 from rlvr.sync.wire import Packer, adapter_tensors, parse_adapter, unpack
+from rlvr.types import TrainSample
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head")
 BATCH = [TrainSample([5, 6, 7, 8], [9, 10, 11, 12, 13], 1.0), TrainSample([5, 6, 7, 8], [14, 9, 3, 11], -1.0)]

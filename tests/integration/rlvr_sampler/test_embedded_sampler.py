@@ -29,7 +29,7 @@ def test_greedy_answer_mentions_56(sampler):
     messages = [{"role": "system", "content": "You are a helpful assistant."},
                 {"role": "user", "content": "What is 7*8?"}]
     prompt = sampler.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    text = sampler.generate([prompt], n=1, max_tokens=160, temperature=0.0)[0].completions[0].text
+    text = sampler.generate([prompt], group_size=1, max_tokens=160, temperature=0.0)[0].completions[0].text
     assert "56" in text, text
 
 

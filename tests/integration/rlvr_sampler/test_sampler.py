@@ -60,7 +60,7 @@ def _is_linear(name: str) -> bool:
 def test_generate_returns_groups_with_prompt_ids(sampler):
     tok = sampler.tokenizer
     prompts = ["<|im_start|>user\nWhat is 2+3?<|im_end|>\n<|im_start|>assistant\n", "7*8="]
-    groups = sampler.generate(prompts, n=3, max_tokens=12, temperature=1.0)
+    groups = sampler.generate(prompts, group_size=3, max_tokens=12, temperature=1.0)
     assert len(groups) == 2 and all(len(g.completions) == 3 for g in groups)
     for prompt, g in zip(prompts, groups, strict=True):
         assert g.prompt_ids == tok(prompt)["input_ids"]
@@ -74,8 +74,8 @@ def test_generate_returns_groups_with_prompt_ids(sampler):
 
 def test_token_id_prompts_are_used_verbatim_and_greedy_repeats(sampler):
     ids = [5, 17, 300, 42]
-    a = sampler.generate([ids], n=1, max_tokens=10, temperature=0.0)[0]
-    b = sampler.generate([ids], n=1, max_tokens=10, temperature=0.0)[0]
+    a = sampler.generate([ids], group_size=1, max_tokens=10, temperature=0.0)[0]
+    b = sampler.generate([ids], group_size=1, max_tokens=10, temperature=0.0)[0]
     assert a.prompt_ids == ids and a.completions[0].token_ids == b.completions[0].token_ids
 
 

@@ -32,7 +32,7 @@ def test_sampler_actor_generates_and_takes_a_verified_push(tmp_path):
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         actor = make_sampler_actor(0, str(model_dir), dtype="float32", max_model_len=256, kv_cache_gib=0.25)
-        groups = ray.get(actor.generate.remote(["1+1="], n=2, max_tokens=5, temperature=1.0))
+        groups = ray.get(actor.generate.remote(["1+1="], group_size=2, max_tokens=5, temperature=1.0))
         assert len(groups) == 1 and len(groups[0].completions) == 2
 
         learner = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
@@ -60,8 +60,9 @@ def test_multiprocess_engine_actor_serves_the_adapter_exactly(tmp_path):
     """`sampler.in_process: false`: the adapter is served in vLLM's worker process, reached by RPC."""
     import ray
 
-    from rlvr.learn.learner import Learner, TrainSample
+    from rlvr.learn.learner import Learner
     from rlvr.sync.push import compare_logprobs, verify_update
+    from rlvr.types import TrainSample
 
     model_dir = build_tiny_model(tmp_path / "m", seed=0)
     learner = Learner(str(model_dir), quantize="nf4", lora_rank=4, lora_alpha=8, lr=1e-2, device="cpu")

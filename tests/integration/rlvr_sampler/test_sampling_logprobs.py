@@ -8,9 +8,10 @@ tolerance: otherwise the policy gradient's score function is not the sampling po
 
 import pytest
 
-from rlvr.learn.learner import Learner, TrainSample
+from rlvr.learn.learner import Learner
 from rlvr.model import build_tiny_model
 from rlvr.sync.push import default_tolerance
+from rlvr.types import TrainSample
 
 pytestmark = pytest.mark.slow
 TOL = default_tolerance("float32")  # the probe's own fp32 tolerance, 1e-3
@@ -35,7 +36,7 @@ def pair(tiny, in_process_sampler):
 
 
 def _max_gap(learner, sampler, *, temperature, top_p, score_temperature=None) -> float:
-    groups = sampler.generate(PROMPTS, n=4, max_tokens=24, temperature=temperature, top_p=top_p)
+    groups = sampler.generate(PROMPTS, group_size=4, max_tokens=24, temperature=temperature, top_p=top_p)
     gaps = []
     for g in groups:
         for c in g.completions:

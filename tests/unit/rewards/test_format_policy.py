@@ -33,6 +33,18 @@ POLICY["F2"] += [(BOXED, "\\boxed{" + body + "}", 0.0) for body in (
     "\\text{\u2800}", "\\rule{0pt}{0pt}", "\\kern1em", "\\hskip 1em", "\\mskip 5mu", "\\strut", "\\mathstrut",
     "\\smash{}", "\\hspace*{1em}")]
 POLICY["F2"] += [(BOXED, "\\boxed{\\textcolor{red}{7}}", 1.0), (BOXED, "\\boxed{\\phantom{x}7}", 1.0)]
+# found attacking the round-2 fixes (in-sample): colours that show nothing, scaled to nothing, empty boxes of
+# other names, size commands, HTML colour/opacity
+POLICY["F2"] += [(BOXED, "\\boxed{" + body + "}", 0.0) for body in (
+    "\\color{transparent}5", "\\textcolor{snow}{5}", "\\color{#fefefe}5", "\\textcolor{white!100}{5}",
+    "\\textcolor{red!0}{5}", "\\textcolor[rgb]{1,1,1}{5}", "\\textcolor{white}5", "\\scalebox{0}{5}",
+    "\\resizebox{0pt}{!}{5}", "\\tiny\\phantom{5}", "\\llap{}", "\\mathclap{}", "\\hbox{}",
+    "\\colorbox{white}{\\textcolor{white}{5}}", "<font color=white>5</font>", "<span style='color:#fff'>5</span>",
+    "<span style='opacity:0'>5</span>", "<span style='font-size:0px'>5</span>")]
+POLICY["F2"] += [(BOXED, "\\boxed{" + body + "}", 1.0) for body in (
+    "\\color{#e0e0e0}5", "\\textcolor{white!50!black}{5}", "\\colorbox{yellow}{5}", "\\textcolor{red}5",
+    "\\large 5", "\\scalebox{2}{5}", "\\llap{5}", "<span style='background-color: white'>5</span>",
+    "<span style='opacity:0.5'>5</span>")]
 CASES = [(key, *case) for key, cases in POLICY.items() for case in cases]
 
 

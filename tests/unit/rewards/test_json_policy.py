@@ -12,7 +12,7 @@ import pytest
 
 from rewards import make
 from rewards.ecma_regex import search, to_python
-from rewards.json_extract import JsonExtractError, answer_region, extract_json, loads_strict, scan
+from rewards.json_extract import JsonExtractError, extract_json, loads_strict, runtime_region, scan
 
 PERSON = {"type": "object", "required": ["name", "age"],
           "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0, "maximum": 150}},
@@ -83,6 +83,13 @@ POLICY = [
     ("J13", '{"s": NaN}', {"properties": {"s": {"maximum": 0, "minimum": 1}}}, {}, 0.0, "non_finite_number"),
     ("J14", '{"name": "Ann", "age": 3.0}', PERSON, {}, 1.0, "valid"),
     ("J14", '{"name": "Ann", "age": true}', PERSON, {}, 0.0, "schema_violation"),
+    ("J7", '{"a": 1}\n{', {"type": "object"}, {}, 0.0, "invalid_json"),  # a second value cut off at "{"
+    ("J7", '{"a": 1} [', {"type": "object"}, {}, 0.0, "invalid_json"),
+    # multipleOf in exact decimal arithmetic (jsonschema divides doubles: 19.99 / 0.01 = 1998.9999999999998)
+    ("J14", '{"p": 19.99}', {"properties": {"p": {"multipleOf": 0.01}}}, {}, 1.0, "valid"),
+    ("J14", '{"p": 0.07}', {"properties": {"p": {"multipleOf": 0.01}}}, {}, 1.0, "valid"),
+    ("J14", '{"p": 0.005}', {"properties": {"p": {"multipleOf": 0.01}}}, {}, 0.0, "schema_violation"),
+    ("J14", '{"p": 7.25}', {"properties": {"p": {"multipleOf": 0.5}}}, {}, 0.0, "schema_violation"),
     # red-team round 1: a literal that only rounds to an integer, lone surrogates, asserted formats
     ("J9", '{"name": "Ann", "age": 3.0000000000000001}', PERSON, {}, 0.0, "inexact_number"),
     ("J9", '{"name": "\\ud800", "age": 3}', PERSON, {}, 0.0, "invalid_json"),
@@ -116,7 +123,7 @@ def test_strict_loads_and_scan_building_blocks():
             loads_strict(bad)
         assert exc.value.reason == reason, bad
     assert [s.kind for s in scan('a {"x": "}"} b [1, ] c } {')] == ["value", "broken", "stray", "open"]
-    assert answer_region("a<think>b</think>c<think>d</think>e") == "a\0c<think>d</think>e"
+    assert runtime_region("a<think>b</think>c<think>d</think>e") == "a\0c<think>d</think>e"
     assert extract_json('x [1, 2] y') == [1, 2]
 
 

@@ -3,6 +3,7 @@ for any gold g and wrong w, hedges holding both score 0 and fair rewritings of g
 
 import doctest
 import importlib
+import re
 from fractions import Fraction
 
 import pytest
@@ -195,6 +196,73 @@ POLICY["M20"] = [("\\boxed{\uff14\uff12}", "42", 1.0, "correct"),
                  ("\\boxed{1\u00bd}", "5.5", 0.0, "wrong"),
                  ("The answer is 1\u00a0000.", "1000", 1.0, "correct"),
                  ("\\boxed{\u202e21}", "12", 0.0, None)]
+# red-team round 2 (benchmarks/data/redteam_round2.jsonl): an alternative offered after the final answer by a
+# clause-opening "or" stands beside it (a hedge unless it equals the gold); admitted possible error; one
+# spelling of the empty set
+POLICY["M5"] += [("\\boxed{7}, but I may have made an arithmetic error.", "7", 0.0, "retracted"),
+                 ("\\boxed{7}. Let me double-check that.", "7", 0.0, "retracted"),
+                 ("\\boxed{7}. I am not entirely certain.", "7", 0.0, "retracted")]
+POLICY["M6"] += [("\\boxed{7} or 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7}. Or is it 8?", "7", 0.0, "hedge"),
+                 ("\\boxed{7}, or maybe $8$.", "7", 0.0, "hedge"),
+                 ("\\boxed{7} \u2014 or \u22127", "7", 0.0, "hedge"),
+                 ("\\boxed{A}, or (B)", "A", 0.0, "hedge"),
+                 ("\\boxed{\\frac{1}{2}}, or equivalently $0.5$.", "0.5", 1.0, "correct"),
+                 ("\\boxed{0.5}, or 50%", "0.5", 1.0, "correct"),
+                 ("\\boxed{12} apples, or a dozen.", "12", 1.0, "correct"),
+                 ("\\boxed{12}. Each bag holds either 3 or 4 of them.", "12", 1.0, "correct"),
+                 ("\\boxed{(1,4]}, or $1 < x \\le 4$.", "(1,4]", 1.0, "correct"),
+                 ("\\boxed{(1,4]}, or 1 < x \\le 4.", "(1,4]", 1.0, "correct"),
+                 ("\\boxed{12000}, or 12,000 apples", "12000", 1.0, "correct"),
+                 ("\\boxed{12}, or 5 + 7", "12", 1.0, "correct"),
+                 ("\\boxed{12}, or 5 + 8", "12", 0.0, "hedge"),
+                 # found attacking the round-2 fixes (in-sample): other openers of an alternative
+                 ("\\boxed{7}, else 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7}, otherwise 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7} vs 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7} (possibly 8)", "7", 0.0, "hedge"),
+                 ("\\boxed{7}. Is it 8?", "7", 0.0, "hedge"),
+                 ("\\boxed{7}. What about 8?", "7", 0.0, "hedge"),
+                 ("\\boxed{7} or eight", "7", 0.0, "hedge"),
+                 ("\\boxed{7} \\text{or} 8", "7", 0.0, "hedge"),
+                 ("$\\boxed{7}$ $\\text{or}$ $8$", "7", 0.0, "hedge"),
+                 ("$\\boxed{7}$ or $8$", "7", 0.0, "hedge"),
+                 ("\\boxed{7} (8 if we count the root)", "7", 0.0, "hedge"),
+                 ("\\boxed{7} (8?)", "7", 0.0, "hedge"),
+                 ("\\boxed{7} unless n is odd, in which case 8", "7", 0.0, "hedge"),
+                 ("\\boxed{100}, or one hundred", "100", 1.0, "correct"),
+                 ("\\boxed{12}\n\n(1) If we add 5 and 7 we get 12.", "12", 1.0, "correct")]
+POLICY["M2"] += [("\\boxed{\\color{transparent}7}", "7", 0.0, "no_answer"),
+                 ("\\boxed{\\textcolor{snow}{7}}", "7", 0.0, "no_answer"),
+                 ("\\boxed{\\scalebox{0}{7}}", "7", 0.0, "no_answer"),
+                 ("<font color=white>\\boxed{7}</font>", "7", 0.0, "no_answer"),
+                 ("<b>\\boxed{7}</b>", "7", 1.0, "correct"),
+                 ('<span style="color: red">$\\boxed{7}$</span>', "7", 1.0, "correct")]
+POLICY["M5"] += [("\\boxed{7}...", "7", 0.0, "retracted"),
+                 ("\\boxed{7}\u2026", "7", 0.0, "retracted"),
+                 ("\\boxed{7}, give or take.", "7", 0.0, "retracted"),
+                 ("\\boxed{7} or so.", "7", 0.0, "retracted")]
+# what is glued to a box belongs to the value it shows (M9): an operator and its operand, a digit, a sign,
+# a value word; "!" and a markdown bullet are punctuation
+POLICY["M9"] += [("\\boxed{12}^2", "12", 0.0, "wrong"),
+                 ("\\boxed{12}^2", "144", 1.0, "correct"),
+                 ("\\boxed{12}\\%", "12", 0.0, "wrong"),
+                 ("\\boxed{12}\\%", "12\\%", 1.0, "correct"),
+                 ("\\boxed{12} + 1", "12", 0.0, "wrong"),
+                 ("\\boxed{12}/2", "12", 0.0, "wrong"),
+                 ("\\boxed{12} \\pm 1", "12", 0.0, "hedge"),
+                 ("\\boxed{12}\\times 10^3", "12", 0.0, "wrong"),
+                 ("\\boxed{1.2}\\times 10^{3}", "1200", 1.0, "correct"),
+                 ("\\boxed{12} thousand", "12", 0.0, "prose"),
+                 ("-\\boxed{12}", "12", 0.0, "wrong"),
+                 ("x = -\\boxed{12}", "-12", 1.0, "correct"),
+                 ("1\\boxed{2}", "12", 0.0, "hedge"),
+                 ("The answer is \\boxed{12}!", "12", 1.0, "correct"),
+                 ("- \\boxed{12}\n- checked", "12", 1.0, "correct"),
+                 ("\\boxed{30}^\\circ", "30", 1.0, "correct")]
+POLICY["M14"] += [("\\boxed{\\emptyset}", "\\varnothing", 1.0, "correct"),
+                  ("\\boxed{\\{\\}}", "\\emptyset", 1.0, "correct"),
+                  ("\\boxed{\u2205}", "\\{1\\}", 0.0, "wrong")]
 CASES = [(key, *case) for key, cases in POLICY.items() for case in cases]
 
 
@@ -245,12 +313,21 @@ HEDGES = [
     "<think>The answer is {g}.</think> The answer is {w}.",
     "\\boxed{{{g}}} ... so the final answer is \\boxed{{{w}",
     "\\boxed{{{g} \\text{{ or }} {w}}}",
+    "\\boxed{{{g}}} or {w}",
+    "\\boxed{{{g}}}. Or is it ${w}$?",
+    "The answer is $\\boxed{{{g}}}$, or possibly \\boxed{{{w}}}.",
+    "\\boxed{{{g}}}, but I may have made an error; it might be {w}.",
+    "\\boxed{{{g}}}, otherwise {w}.",
+    "\\boxed{{{g}}}. Is it ${w}$?",
+    "\\boxed{{{g}}} ({w} if we count the other root)",
 ]
 
 
 @settings(max_examples=60, deadline=None)
 @given(pair=pairs, template=st.sampled_from(HEDGES))
 @example(pair=(Fraction(4), Fraction(5)), template=HEDGES[4])
+@example(pair=(Fraction(4), Fraction(-5, 3)), template=HEDGES[13])
+@example(pair=(Fraction(1, 2), Fraction(-5, 3)), template=HEDGES[14])
 def test_a_hedge_holding_gold_and_wrong_scores_zero(pair, template):
     g, w = pair
     completion = template.format(g=_latex(g), w=_latex(w))
@@ -262,7 +339,8 @@ def _rewritings(g: Fraction) -> list[str]:
     t = _latex(g)
     out = [f"\\boxed{{{t}}}", f"The answer is ${t}$.", f"The final answer is $\\boxed{{{t}}}$.", f"#### {t}",
            f"\\boxed{{ {t} }}", f"\\boxed{{x = {t}}}", f"**Answer: {t}**", f"\\boxed{{{t}}}.",
-           f"<think>first try {_latex(g + 1)}</think>\nThe answer is \\boxed{{{t}}}."]
+           f"<think>first try {_latex(g + 1)}</think>\nThe answer is \\boxed{{{t}}}.",
+           f"\\boxed{{{t}}}, or equivalently $\\dfrac{{{g.numerator * 2}}}{{{g.denominator * 2}}}$."]
     num, den = g.numerator, g.denominator
     out.append(f"\\boxed{{{'-' if g < 0 else ''}\\dfrac{{{abs(num) * 3}}}{{{den * 3}}}}}")
     if den > 1:
@@ -336,3 +414,36 @@ def test_several_choice_letters_are_a_hedge(letters, form):
     completion = form.format(a=letters[0], b=letters[1], joined=" ".join(letters))
     for gold in letters:
         assert V.score(completion, answer=gold).reward == 0.0, (completion, gold)
+
+
+
+TAIL_ALPHABET = st.sampled_from(["or", "Or", " ", ",", ".", "?", "(", ")", "$", "\\boxed{", "}", "\\frac{1}{2}",
+                                 "7", "-", "\u2212", "(B)", "maybe", "is it", "\n", "\\(", "\\)", "apples", "\u2014"])
+NEUTRAL = st.lists(st.sampled_from(["apples", "in total", "which", "we", "counted", " ", ", ", ". ", "\n"]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(TAIL_ALPHABET, max_size=40))
+def test_tail_alternatives_fuzz(parts):
+    """Whatever follows the final box, reading it never fails; a candidate comes only from a clause-opening
+    "or" (or another opener: otherwise, maybe, is it, a conditional parenthesis) and is text of the tail."""
+    from rewards.math_extract import _tail_alternatives, final_answer
+
+    tail = "".join(parts)
+    found = _tail_alternatives(tail)
+    assert all(c in tail.replace("\u2212", "-") for c in found)  # a U+2212 minus is read as "-"
+    if not re.search(r"(?i)or|else|otherwise|vs|versus|possibly|perhaps|maybe|probably|is\s+it|about|which|\(", tail):
+        assert found == []
+    assert final_answer("\\boxed{7}" + tail).how in ("boxed", "retracted", "truncated")
+
+
+@settings(max_examples=100, deadline=None)
+@given(g=values, words=NEUTRAL, joiner=st.sampled_from([", or ", ". Or ", " (or ", " \u2014 or "]),
+       other=st.sampled_from(["${t}$", "\\boxed{{{t}}}", "{t}"]))
+def test_an_alternative_after_the_answer_is_a_hedge_unless_equal(g, words, joiner, other):
+    tail = " " + "".join(words)
+    same = joiner + other.format(t=_latex(g)) + tail
+    differ = joiner + other.format(t=_latex(g + 1)) + tail
+    if "boxed" not in other:  # "or \\boxed{g}" is refused as it stands (M7: an "or" before a box belongs to it)
+        assert V.score(f"\\boxed{{{_latex(g)}}}" + same, answer=_latex(g)).reward == 1.0, same
+    assert V.score(f"\\boxed{{{_latex(g)}}}" + differ, answer=_latex(g)).reward == 0.0, differ

@@ -221,3 +221,18 @@ def test_no_text_makes_a_verifier_raise(text):
         assert s.reward in (0.0, 1.0) and s.info["reason"]
     s = make("json_schema").score(text, schema={"type": "object"})
     assert s.reward in (0.0, 1.0) and s.info["reason"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(k=st.integers(-10**6, 10**6), places=st.integers(0, 6), step_digit=st.sampled_from([1, 2, 5]),
+       off=st.booleans())
+def test_multiple_of_is_decimal_exact(k, places, step_digit, off):
+    """A decimal written as k steps of a decimal step is a multiple of it, and half a step more is not, where
+    a double division says otherwise (19.99 / 0.01)."""
+    from decimal import Decimal
+
+    step = Decimal(step_digit).scaleb(-places)
+    value = k * step + (step / 2 if off else 0)
+    schema = {"properties": {"n": {"multipleOf": float(step) if places else int(step)}}}
+    reward = make("json_schema").score('{"n": ' + format(value, "f") + '}', schema=schema).reward
+    assert reward == (0.0 if off else 1.0), (value, step)

@@ -66,6 +66,8 @@ POLICY = [
     ("T6", tc({"name": "add", "parameters": A["arguments"]}), [A], 1.0, "match"),
     ("T6", tc({"id": "c1", "type": "function", "name": "add", "arguments": A["arguments"]}), [A], 1.0, "match"),
     ("T6", tc({**A, "alternative": A2}), [A], 0.0, "unknown_key"),
+    ("T6", tc({**A, "id": {"x": A2}}), [A], 0.0, "malformed_call"),  # an id holding a call
+    ("T6", tc({"type": "function", "id": 7, "function": A}), [A], 0.0, "malformed_call"),
     ("T6", tc({**A, "note": "unsure"}), [A], 0.0, "unknown_key"),
     ("T6", tc({**A, "parameters": {"a": 9, "b": 9}}), [A], 0.0, "conflicting_call"),
     ("T6", tc({**A, "parameters": A["arguments"]}), [A], 1.0, "match"),

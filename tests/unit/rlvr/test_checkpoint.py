@@ -6,6 +6,7 @@ import random
 import numpy as np
 
 from rlvr.run import checkpoint
+from rlvr.run import folder as run_folder
 
 
 def _learner_writer(calls):
@@ -50,10 +51,10 @@ def test_latest_is_none_without_a_complete_checkpoint(tmp_path):
     assert checkpoint.latest(tmp_path) is None
 
 
-def test_clear_lets_a_fresh_run_start_at_step_one(tmp_path):
+def test_clearing_the_folder_lets_a_fresh_run_start_at_step_one(tmp_path):
     for step in (15, 16):
         checkpoint.save(tmp_path, step, {}, _learner_writer([]))
-    checkpoint.clear(tmp_path)
+    run_folder.clear(tmp_path)  # what --overwrite does
     assert checkpoint.latest(tmp_path) is None
     checkpoint.save(tmp_path, 1, {}, _learner_writer([]))
     assert checkpoint.latest(tmp_path).name == "step-000001"

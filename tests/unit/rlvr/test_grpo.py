@@ -11,6 +11,15 @@ from rlvr.learn import grpo
 # ------------------------------------------------------------------------------- plain-Python reference
 
 
+
+def loss_args(**given):
+    """policy_loss's keyword arguments: the config's defaults (AlgoConfig), overridden by `given`."""
+    from rlvr.config import AlgoConfig
+
+    a = AlgoConfig()
+    return {"clip_low": a.clip_low, "clip_high": a.clip_high, "loss_norm": a.loss_norm, "max_tokens": None,
+            "kl": a.kl, "kl_coef": a.kl_coef, **given}
+
 def ref_advantages(rewards, norm, eps):
     out = []
     for group in rewards:
@@ -57,12 +66,12 @@ def test_advantages_hand_worked():
     rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [2.0, 2.0, 2.0, 2.0]])  # [B=2, G=4]
     # group 0: mean 0.5, unbiased std sqrt(4 * 0.25 / 3) = sqrt(1/3)
     s = math.sqrt(1 / 3)
-    std = grpo.group_advantages(rewards[:1], norm="std", eps=0.0)
+    std = grpo.group_advantages(rewards[:1], adv_norm="std", eps=0.0)
     assert std[0].tolist() == pytest.approx([0.5 / s, -0.5 / s, -0.5 / s, 0.5 / s])
-    with_eps = grpo.group_advantages(rewards, norm="std", eps=1e-6)
+    with_eps = grpo.group_advantages(rewards, adv_norm="std", eps=1e-6)
     assert with_eps[0].tolist() == pytest.approx([0.5 / (s + 1e-6)] + [-0.5 / (s + 1e-6)] * 2 + [0.5 / (s + 1e-6)])
     assert with_eps[1].tolist() == [0.0] * 4  # a flat group: no signal, no NaN
-    none = grpo.group_advantages(rewards, norm="none")
+    none = grpo.group_advantages(rewards, adv_norm="none", eps=1e-6)
     assert none.tolist() == [[0.5, -0.5, -0.5, 0.5], [0.0] * 4]
 
 
@@ -71,7 +80,7 @@ def test_advantages_hand_worked():
 def test_advantages_match_loop(seed, norm):
     gen = torch.Generator().manual_seed(seed)
     rewards = torch.rand(6, 5, generator=gen).round(decimals=1)  # [B, G]
-    got = grpo.group_advantages(rewards, norm=norm, eps=1e-6)
+    got = grpo.group_advantages(rewards, adv_norm=norm, eps=1e-6)
     want = torch.tensor(ref_advantages(rewards.tolist(), norm, 1e-6))
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
@@ -80,7 +89,7 @@ def test_advantages_match_loop(seed, norm):
 @pytest.mark.parametrize("value", [1.2, 0.1, 1 / 3, -0.7, 2.0])
 def test_a_flat_group_gets_exactly_zero_advantage_even_when_float32_cannot_hold_its_reward(norm, value):
     rewards = torch.tensor([[value] * 8, [0.0, 1.0] * 4])  # [B=2, G=8]
-    adv = grpo.group_advantages(rewards, norm=norm, eps=1e-6)
+    adv = grpo.group_advantages(rewards, adv_norm=norm, eps=1e-6)
     assert adv[0].tolist() == [0.0] * 8
     assert adv[1].abs().min() > 0.1  # the other group keeps its signal
     # what the mask is for: the float32 mean of eight 1.2s misses 1.2 by an ulp, and / (std + eps) blows it up
@@ -90,9 +99,9 @@ def test_a_flat_group_gets_exactly_zero_advantage_even_when_float32_cannot_hold_
 
 def test_advantages_reject_bad_input():
     with pytest.raises(ValueError, match="unknown advantage norm 'zscore'.*std, none"):
-        grpo.group_advantages(torch.zeros(2, 3), norm="zscore")
+        grpo.group_advantages(torch.zeros(2, 3), adv_norm="zscore", eps=1e-6)
     with pytest.raises(ValueError, match=r"\[B, G\]"):
-        grpo.group_advantages(torch.zeros(4), norm="std")
+        grpo.group_advantages(torch.zeros(4), adv_norm="std", eps=1e-6)
 
 
 def test_zero_variance_groups():
@@ -106,9 +115,9 @@ def test_zero_variance_groups():
 def test_kl_hand_worked():
     logp = torch.tensor([[math.log(0.5), math.log(0.25)]])
     ref = torch.tensor([[math.log(0.25), math.log(0.25)]])
-    k1 = grpo.kl_penalty(logp, ref, "k1")
+    k1 = grpo.kl_penalty(logp, ref, kl="k1")
     assert k1[0].tolist() == pytest.approx([math.log(2), 0.0])
-    k3 = grpo.kl_penalty(logp, ref, "k3")  # ref/p = 0.5: 0.5 - log 0.5 - 1
+    k3 = grpo.kl_penalty(logp, ref, kl="k3")  # ref/p = 0.5: 0.5 - log 0.5 - 1
     assert k3[0].tolist() == pytest.approx([0.5 + math.log(2) - 1, 0.0])
 
 
@@ -119,11 +128,11 @@ def test_kl_k3_is_non_negative_and_k1_estimates_true_kl():
     true_kl = float((p * (p / q).log()).sum())
     idx = torch.multinomial(p, 200_000, replacement=True, generator=gen)
     logp, logq = p.log()[idx][None], q.log()[idx][None]  # [1, S]
-    assert (grpo.kl_penalty(logp, logq, "k3") >= 0).all()
-    assert float(grpo.kl_penalty(logp, logq, "k1").mean()) == pytest.approx(true_kl, abs=0.02)
-    assert float(grpo.kl_penalty(logp, logq, "k3").mean()) == pytest.approx(true_kl, abs=0.02)
+    assert (grpo.kl_penalty(logp, logq, kl="k3") >= 0).all()
+    assert float(grpo.kl_penalty(logp, logq, kl="k1").mean()) == pytest.approx(true_kl, abs=0.02)
+    assert float(grpo.kl_penalty(logp, logq, kl="k3").mean()) == pytest.approx(true_kl, abs=0.02)
     with pytest.raises(ValueError, match="k1, k3"):
-        grpo.kl_penalty(logp, logq, "k2")
+        grpo.kl_penalty(logp, logq, kl="k2")
 
 
 # ----------------------------------------------------------------------------------------------- loss
@@ -140,8 +149,8 @@ def test_policy_loss_hand_worked():
     token = (-1.28 - 0.9 + 1.6) / 3
     sequence = ((-1.28 - 0.9) / 2 + 1.6 / 1) / 2
     constant = (-1.28 - 0.9 + 1.6) / (2 * 4)
-    for norm, want, max_len in [("token", token, None), ("sequence", sequence, None), ("constant", constant, 4)]:
-        loss, stats = grpo.policy_loss(logp, old, adv, mask, 0.2, 0.28, norm, max_len=max_len)
+    for norm, want, max_tokens in [("token", token, None), ("sequence", sequence, None), ("constant", constant, 4)]:
+        loss, stats = grpo.policy_loss(logp, old, adv, mask, **loss_args(loss_norm=norm, max_tokens=max_tokens))
         assert float(loss) == pytest.approx(want), norm
     # clipping active: token (0,0) high-clipped with A>0, token (1,0) low-clipped with A<0 -> 2 of 3
     assert stats["clip_frac"] == pytest.approx(2 / 3)
@@ -168,8 +177,8 @@ def test_policy_loss_matches_loop(seed, loss_norm, kl, tis):
     mask[0, :2] = 1.0
     coef = 0.0 if kl == "off" else random.Random(seed).uniform(0.01, 0.5)
     w = torch.rand(n, length, generator=gen) * 2 if tis else None  # [N, L] importance weights
-    loss, stats = grpo.policy_loss(logp, old, adv, mask, 0.2, 0.28, loss_norm, max_len=10,
-                                   ref_logp=ref, kl=kl, kl_coef=coef, is_weights=w)
+    loss, stats = grpo.policy_loss(logp, old, adv, mask, **loss_args(loss_norm=loss_norm, max_tokens=10, kl=kl,
+                                   kl_coef=coef), ref_logp=ref, is_weights=w)
     want = ref_loss(logp.tolist(), old.tolist(), adv.tolist(), mask.tolist(), 0.2, 0.28, loss_norm, 10,
                     ref.tolist(), kl, coef, None if w is None else w.tolist())
     assert float(loss) == pytest.approx(want, rel=1e-5, abs=1e-6)
@@ -179,17 +188,17 @@ def test_policy_loss_matches_loop(seed, loss_norm, kl, tis):
 @pytest.mark.parametrize("loss_norm", ["token", "sequence", "constant"])
 def test_gradient_at_ratio_one_is_policy_gradient(loss_norm):
     gen = torch.Generator().manual_seed(1)
-    n, length, max_len = 4, 5, 8
+    n, length, max_tokens = 4, 5, 8
     old = -torch.rand(n, length, generator=gen)  # [N, L]
     logp = old.clone().requires_grad_(True)  # ratio = 1 everywhere
     adv = torch.tensor([1.0, -0.5, 2.0, 0.0])  # [N]
     mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [1, 1, 0, 0, 0]]).float()
-    loss, _ = grpo.policy_loss(logp, old, adv, mask, 0.2, 0.28, loss_norm, max_len=max_len)
+    loss, _ = grpo.policy_loss(logp, old, adv, mask, **loss_args(loss_norm=loss_norm, max_tokens=max_tokens))
     loss.backward()
     norm = {
         "token": mask.sum().expand(n, 1),
         "sequence": n * mask.sum(-1, keepdim=True),
-        "constant": torch.full((n, 1), float(n * max_len)),
+        "constant": torch.full((n, 1), float(n * max_tokens)),
     }[loss_norm]  # [N, 1]
     want = -adv[:, None] * mask / norm  # [N, L]
     torch.testing.assert_close(logp.grad, want)
@@ -206,7 +215,7 @@ def test_positive_advantage_raises_that_sequence_logp():
     before = seq_logp().detach()
     adv = torch.tensor([1.0, -1.0, 0.0])  # [N]
     opt = torch.optim.SGD([logits], lr=0.5)
-    loss, _ = grpo.policy_loss(seq_logp(), before, adv, torch.ones(3, 4))
+    loss, _ = grpo.policy_loss(seq_logp(), before, adv, torch.ones(3, 4), **loss_args())
     loss.backward()
     opt.step()
     delta = (seq_logp().detach() - before).sum(-1)  # [N]
@@ -217,7 +226,7 @@ def test_positive_advantage_raises_that_sequence_logp():
 def test_clipped_tokens_get_no_gradient():
     old = torch.zeros(1, 2)
     logp = torch.log(torch.tensor([[1.5, 1.1]])).requires_grad_(True)  # first beyond 1 + 0.28
-    loss, _ = grpo.policy_loss(logp, old, torch.tensor([1.0]), torch.ones(1, 2), 0.2, 0.28, "token")
+    loss, _ = grpo.policy_loss(logp, old, torch.tensor([1.0]), torch.ones(1, 2), **loss_args())
     loss.backward()
     assert logp.grad[0, 0] == 0 and logp.grad[0, 1] < 0
 
@@ -225,6 +234,6 @@ def test_clipped_tokens_get_no_gradient():
 def test_policy_loss_rejects_unknown_variants():
     x = torch.zeros(1, 2)
     with pytest.raises(ValueError, match="unknown loss norm 'mean'"):
-        grpo.policy_loss(x, x, torch.zeros(1), torch.ones(1, 2), loss_norm="mean")
+        grpo.policy_loss(x, x, torch.zeros(1), torch.ones(1, 2), **loss_args(loss_norm="mean"))
     with pytest.raises(ValueError, match="needs ref_logp"):
-        grpo.policy_loss(x, x, torch.zeros(1), torch.ones(1, 2), kl="k3", kl_coef=0.1)
+        grpo.policy_loss(x, x, torch.zeros(1), torch.ones(1, 2), **loss_args(kl="k3", kl_coef=0.1))

@@ -7,7 +7,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rlvr.config import AlgoConfig
 from rlvr.learn import grpo
+
+
+def loss_args(**given):
+    """policy_loss's keyword arguments: the config's defaults, overridden by `given`."""
+    a = AlgoConfig()
+    return {"clip_low": a.clip_low, "clip_high": a.clip_high, "loss_norm": a.loss_norm, "max_tokens": None,
+            "kl": a.kl, "kl_coef": a.kl_coef, **given}
 
 # ------------------------------------------------------------------------------- plain-Python reference
 
@@ -161,7 +169,7 @@ def test_tis_is_a_no_op_when_the_sampler_agrees_with_the_learner(loss_norm):
     results = []
     for weights in (None, grpo.tis_weights(old, old.clone(), cap=2.0)):
         logp = (old + 0.3 * torch.randn(4, 6, generator=torch.Generator().manual_seed(1))).requires_grad_(True)
-        loss, stats = grpo.policy_loss(logp, old, adv, mask, loss_norm=loss_norm, max_len=6, is_weights=weights)
+        loss, stats = grpo.policy_loss(logp, old, adv, mask, **loss_args(loss_norm=loss_norm, max_tokens=6), is_weights=weights)
         loss.backward()
         results.append((float(loss.detach()), logp.grad.clone(), stats))
     (loss_a, grad_a, stats_a), (loss_b, grad_b, stats_b) = results
@@ -175,7 +183,7 @@ def test_tis_scales_the_policy_gradient_per_token_and_leaves_the_kl_term_alone()
     adv = torch.tensor([1.0, -2.0])  # [N]
     mask = torch.ones(2, 3)
     w = torch.tensor([[2.0, 1.0, 0.5], [1.0, 0.0, 1.5]])  # [N, L]
-    loss, _ = grpo.policy_loss(logp, old, adv, mask, ref_logp=ref, kl="k1", kl_coef=0.1, is_weights=w)
+    loss, _ = grpo.policy_loss(logp, old, adv, mask, **loss_args(kl="k1", kl_coef=0.1), ref_logp=ref, is_weights=w)
     loss.backward()
     want = (-w * adv[:, None] + 0.1) / 6  # d(k1)/d logp = 1, not weighted
     torch.testing.assert_close(logp.grad, want)

@@ -110,3 +110,17 @@ def test_dpo_pairs_load_as_a_trl_preference_dataset(tmp_path):
         w.add_group(1, "P", ["a", "b"], [0.0, 1.0])
     ds = datasets.load_dataset("json", data_files=str(tmp_path / "dpo_pairs.jsonl"), split="train")
     assert {"prompt", "chosen", "rejected"} <= set(ds.column_names)
+
+
+def test_dpo_pairs_leave_out_not_applicable_completions(tmp_path):
+    from rlvr.types import Completion, Group
+
+    def comp(text, reward):
+        return Completion(token_ids=[1], logprobs=[0.0], text=text, finish_reason="stop", reward=reward)
+
+    groups = [Group([1], [comp("a", None), comp("b", 0.0), comp("c", 1.0)], row={"prompt": "p"}),
+              Group([1], [comp("x", None), comp("y", 1.0)], row={"prompt": "q"})]  # one scored: no pair
+    with DpoPairWriter(tmp_path) as writer:
+        assert writer.write(3, groups) == 1
+    pairs = read_jsonl(tmp_path / "dpo_pairs.jsonl")
+    assert [(p["prompt"], p["chosen"], p["rejected"]) for p in pairs] == [("p", "c", "b")]

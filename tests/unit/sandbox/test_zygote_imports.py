@@ -1,0 +1,18 @@
+"""The judges' zygote forks once per job: what the worker imports before forking it is paid on every fork.
+
+`threading` registers an at-fork hook that runs Python code in every child (measured: a fork from a process
+that imported it took 0.75 ms of CPU instead of 0.4), so neither the worker nor the judge may import it.
+"""
+
+import subprocess
+import sys
+
+from sandbox import pool
+
+
+def test_worker_and_judge_imports_leave_threading_out():
+    boot = pool._BOOT.replace("from sandbox.worker import main; main()",
+                              "import sandbox.worker, sandbox.judge; print('threading' in sys.modules)")
+    out = subprocess.run([sys.executable, "-I", "-c", boot], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
