@@ -148,7 +148,7 @@ class Trainer:
         """`key` and `key_<component>`, each with `_se`, over the completions a verifier applied to."""
         groups = self.actors.fleet.generate(rows, **self._sampling(evaluation=True))
         score_groups(groups, self.job.reward, self.job.pool)
-        out = {}
+        out = {key.replace("_reward", "_n"): len(_scored(groups))}  # eval_n / regression_n: what the se stands on
         for name, vals in {key: _scored(groups), **{f"{key}_{k}": v for k, v in _components(groups).items()}}.items():
             out[name], out[f"{name}_se"] = mean_se(vals)
         return out
@@ -215,6 +215,7 @@ class Trainer:
 def _every(n: int, step: int) -> bool:
     """True on every `n`-th step (`n` = 0: never)."""
     return n > 0 and step % n == 0
+
 
 
 def _scored(groups: list[Group]) -> list[float]:

@@ -1,0 +1,118 @@
+"""Run one shipped config and write its held-out before/after summary to results/train_<config>.json.
+
+    python scripts/train_result.py configs/gsm.yaml run.steps=20          # train, then summarise
+    python scripts/train_result.py configs/gsm.yaml --from-run runs/gsm   # summarise a finished run only
+
+Before / after are the held-out greedy mean rewards of the run's first and last `eval_reward` lines in
+`metrics.jsonl`, on the config's *first* verifier (the task's correctness verifier: `math` for gsm, not the
+format term), each with its standard error; the overall weighted reward and every component are kept too.
+`delta_se` is sqrt(se_before^2 + se_after^2) (unpaired, so conservative).
+Minutes are the wall time of the `rlvr.run` process (with `--from-run`: steps + evaluations from the
+metrics, start-up excluded); load is `os.getloadavg()` at start and end (the machine may be shared).
+What this script does NOT do: train (that is `python -m rlvr.run`) or decide whether a run learned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # a torn last line from a crash
+            continue
+    return rows
+
+
+def summarise(run_dir: Path, *, minutes: float | None = None, load: dict | None = None,
+              command: str | None = None) -> dict:
+    """The results dict of one finished run folder (metrics.jsonl + config.resolved.json)."""
+    rows = _read_jsonl(run_dir / "metrics.jsonl")
+    cfg = json.loads((run_dir / "config.resolved.json").read_text())
+    evals = [r for r in rows if "eval_reward" in r]
+    if len(evals) < 2:
+        raise SystemExit(f"{run_dir}: needs a before and an after eval line in metrics.jsonl, found {len(evals)}")
+    first, last = evals[0], evals[-1]
+    verifiers = cfg["rewards"]["verifiers"]
+    primary = verifiers[0]["name"]
+    key = f"eval_reward_{primary}" if f"eval_reward_{primary}" in first else "eval_reward"
+    if f"{key}_se" not in first:
+        raise SystemExit(f"{run_dir}: eval lines carry no {key}_se (run made before stderr was logged)")
+    before, after = first[key], last[key]
+    se_b, se_a = first[f"{key}_se"], last[f"{key}_se"]
+    delta_se = (se_b ** 2 + se_a ** 2) ** 0.5
+    train = [r for r in rows if "reward_mean" in r]
+    if minutes is None:
+        minutes = (sum(r.get("step_s", 0.0) for r in train) + sum(r.get("eval_s", 0.0) for r in evals)) / 60
+    components = sorted({k[len("eval_reward_"):-len("_se")] for k in first if k.endswith("_se")
+                         and k.startswith("eval_reward_") and k != "eval_reward_se"})
+    return {
+        "config": run_dir.name,
+        "model": cfg["model"]["path"],
+        "metric": key, "steps": len(train), "minutes": round(minutes, 1),
+        "heldout_n": first.get("eval_n"),
+        "before": before, "after": after,
+        "stderr": {"before": se_b, "after": se_a},
+        "delta": after - before, "delta_se": delta_se,
+        "delta_over_se": (after - before) / delta_se if delta_se else None,
+        "overall": {"before": first["eval_reward"], "after": last["eval_reward"],
+                    "stderr": {"before": first["eval_reward_se"], "after": last["eval_reward_se"]}},
+        "components": {c: {"before": first.get(f"eval_reward_{c}"), "after": last.get(f"eval_reward_{c}"),
+                           "stderr": {"before": first.get(f"eval_reward_{c}_se"),
+                                      "after": last.get(f"eval_reward_{c}_se")}} for c in components},
+        "reward_components": verifiers,
+        "train_reward_first_last": [train[0]["reward_mean"], train[-1]["reward_mean"]] if train else None,
+        "groups_dropped_frac_mean": (sum(r.get("groups_dropped_frac", 0.0) for r in train) / len(train)
+                                     if train else None),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.machine(), "load": load},
+        "command": command,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("config")
+    ap.add_argument("overrides", nargs="*", help="section.key=value, passed to rlvr.run")
+    ap.add_argument("--from-run", help="summarise this finished run folder instead of training")
+    ap.add_argument("--out", help="results file (default results/train_<config>.json)")
+    ap.add_argument("--command", help="with --from-run: the command(s) that made the run, to record")
+    args = ap.parse_args(argv)
+    name = Path(args.config).stem
+    run_dir = Path(args.from_run) if args.from_run else ROOT / "runs" / name
+    cmd = [sys.executable, "-m", "rlvr.run", args.config, f"run.output_dir={run_dir}", *args.overrides,
+           "--overwrite"]
+    minutes, load = None, {"start": os.getloadavg()}
+    if not args.from_run:
+        t0 = time.perf_counter()
+        rc = subprocess.call(cmd, cwd=ROOT)
+        if rc != 0:
+            return rc
+        minutes = (time.perf_counter() - t0) / 60
+    load["end"] = os.getloadavg()
+    command = (args.command if args.from_run
+               else "python scripts/train_result.py " + shlex.join([args.config, *args.overrides]))
+    result = summarise(run_dir, minutes=minutes, load=load, command=command)
+    result["config"] = name
+    out = Path(args.out) if args.out else ROOT / "results" / f"train_{name}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"[train_result] {name}: {result['metric']} {result['before']:.3f}±{result['stderr']['before']:.3f} -> "
+          f"{result['after']:.3f}±{result['stderr']['after']:.3f} on {result['heldout_n']} held-out "
+          f"({result['minutes']} min) -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""scripts/train_result.py: a run folder's first and last eval lines -> results/train_<config>.json.
+
+The summary reports the config's first (correctness) verifier, not the weighted total, with each mean's
+standard error; `rlvr.health.signals.mean_se` is the standard error those eval lines carry.
+"""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rlvr.health.signals import mean_se
+
+
+def stderr(values):
+    return mean_se(values)[1]
+
+
+ROOT = Path(__file__).resolve().parents[3]
+spec = importlib.util.spec_from_file_location("train_result", ROOT / "scripts" / "train_result.py")
+train_result = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(train_result)
+
+
+def eval_line(step, math_vals, fmt_vals):
+    total = [m + 0.2 * f for m, f in zip(math_vals, fmt_vals, strict=True)]
+    return {"step": step, "eval_reward": sum(total) / len(total), "eval_reward_se": stderr(total),
+            "eval_n": len(total), "eval_s": 30.0,
+            "eval_reward_math": sum(math_vals) / len(math_vals), "eval_reward_math_se": stderr(math_vals),
+            "eval_reward_format": sum(fmt_vals) / len(fmt_vals), "eval_reward_format_se": stderr(fmt_vals)}
+
+
+def make_run(tmp_path, lines):
+    run = tmp_path / "gsm"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    cfg = {"model": {"path": "embedded:smollm2-135m-instruct"},
+           "rewards": {"verifiers": [{"name": "math", "weight": 1.0}, {"name": "format", "weight": 0.2}]}}
+    (run / "config.resolved.json").write_text(json.dumps(cfg))
+    return run
+
+
+def test_summary_reports_the_correctness_verifier_with_se(tmp_path):
+    before = eval_line(0, [1, 0, 0, 0], [0, 0, 1, 0])
+    after = eval_line(2, [1, 1, 0, 0], [1, 1, 1, 1])
+    steps = [{"step": s, "reward_mean": 0.1 * s, "step_s": 60.0, "groups_dropped_frac": 0.5} for s in (1, 2)]
+    run = make_run(tmp_path, [before, steps[0], steps[1], after])
+    out = train_result.summarise(run)
+    assert out["metric"] == "eval_reward_math"            # not the weighted total, which format inflates
+    assert (out["before"], out["after"], out["heldout_n"], out["steps"]) == (0.25, 0.5, 4, 2)
+    assert out["stderr"]["before"] == pytest.approx(0.25)  # sample std 0.5 / sqrt(4)
+    assert out["delta_se"] == pytest.approx(math.hypot(out["stderr"]["before"], out["stderr"]["after"]))
+    assert sorted(out["components"]) == ["format", "math"]
+    assert out["components"]["format"]["after"] == 1.0 and out["components"]["format"]["stderr"]["after"] == 0.0
+    assert out["minutes"] == pytest.approx((2 * 60 + 2 * 30) / 60, abs=0.05)
+
+
+def test_summary_refuses_a_run_without_before_and_after(tmp_path):
+    run = make_run(tmp_path, [eval_line(0, [1, 0], [1, 1])])
+    with pytest.raises(SystemExit, match="before and an after"):
+        train_result.summarise(run)
+
+
+def test_summary_refuses_eval_lines_without_se(tmp_path):
+    lines = [eval_line(0, [1, 0], [1, 1]), eval_line(1, [1, 1], [1, 1])]
+    for x in lines:
+        del x["eval_reward_math_se"]
+    with pytest.raises(SystemExit, match="stderr"):
+        train_result.summarise(make_run(tmp_path, lines))
+
+
+@given(st.lists(st.floats(0, 1), min_size=2, max_size=50))
+def test_se_is_sample_std_over_sqrt_n(vals):
+    n, mean = len(vals), sum(vals) / len(vals)
+    want = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1) / n)
+    assert stderr(vals) == pytest.approx(want, abs=1e-12)
+    assert stderr(vals[:1]) == 0.0
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "results").glob("train_*.json")), ids=lambda p: p.name)
+def test_committed_results_name_their_run(path):
+    res = json.loads(path.read_text())
+    for key in ("config", "model", "steps", "minutes", "heldout_n", "before", "after", "stderr", "command"):
+        assert key in res, f"{path.name} lacks {key}"
+    assert res["heldout_n"] >= 100
+    assert (ROOT / "configs" / f"{res['config']}.yaml").exists()
