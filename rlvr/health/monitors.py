@@ -55,6 +55,14 @@ def _split(rows, cfg) -> tuple[list, list] | None:
     return train[:cfg.baseline_steps], train[-cfg.window:]
 
 
+def _baseline_and_window(rows, cfg, key: str) -> tuple[float | None, float | None]:
+    """Mean of `key` over the baseline steps and over the recent window; (None, None) until both exist."""
+    split = _split(rows, cfg)
+    if split is None:
+        return None, None
+    return _mean(split[0], key), _mean(split[1], key)
+
+
 def _recent(rows, cfg) -> list:
     return train_rows(rows)[-cfg.window:]
 
@@ -124,10 +132,7 @@ zero_variance = _above("zero_variance", "health/zero_var_frac", "zero_variance_m
 
 def length_drift(rows, cfg, weights) -> Finding | None:
     """Mean completion length over the window / over the baseline > length_ratio_max."""
-    split = _split(rows, cfg)
-    if split is None:
-        return None
-    b, r = _mean(split[0], "completion_len_mean"), _mean(split[1], "completion_len_mean")
+    b, r = _baseline_and_window(rows, cfg, "completion_len_mean")
     if not b or r is None or r / b <= cfg.length_ratio_max:
         return None
     return Finding("length_drift", _step(rows), r / b, cfg.length_ratio_max,
@@ -136,10 +141,7 @@ def length_drift(rows, cfg, weights) -> Finding | None:
 
 def truncation_drift(rows, cfg, weights) -> Finding | None:
     """Truncation rate over the window - over the baseline > truncation_rise_max."""
-    split = _split(rows, cfg)
-    if split is None:
-        return None
-    b, r = _mean(split[0], "health/trunc_frac"), _mean(split[1], "health/trunc_frac")
+    b, r = _baseline_and_window(rows, cfg, "health/trunc_frac")
     if b is None or r is None or r - b <= cfg.truncation_rise_max:
         return None
     return Finding("truncation_drift", _step(rows), r - b, cfg.truncation_rise_max,
@@ -151,10 +153,7 @@ def truncation_drift(rows, cfg, weights) -> Finding | None:
 
 def entropy_collapse(rows, cfg, weights) -> Finding | None:
     """Sampled-token entropy over the window / over the baseline < entropy_ratio_min."""
-    split = _split(rows, cfg)
-    if split is None:
-        return None
-    b, r = _mean(split[0], "health/entropy"), _mean(split[1], "health/entropy")
+    b, r = _baseline_and_window(rows, cfg, "health/entropy")
     if not b or r is None or r / b >= cfg.entropy_ratio_min:
         return None
     return Finding("entropy_collapse", _step(rows), r / b, cfg.entropy_ratio_min,
