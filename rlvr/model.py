@@ -175,7 +175,7 @@ def build_tiny_model(out_dir: Path, seed: int = 0, vocab_size: int = 768) -> Pat
             bos_token_id=None,
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
-            torch_dtype="float32",
+            dtype="float32",
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -277,7 +277,7 @@ def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> Path:
         config = AutoConfig.from_pretrained(gguf.parent, **kw)
         if hasattr(config, "quantization_config"):
             delattr(config, "quantization_config")
-        config.torch_dtype = dtype
+        config.dtype = dtype
         model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype))
         missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
         missing = [k for k in missing if not (config.tie_word_embeddings and k == "lm_head.weight")]
