@@ -98,3 +98,4 @@ class Job:
     pool: RewardPool               # the `rewards` worker pool that runs `reward`
     probe: list[int]               # token ids the weight-sync check scores on both sides
     regression_rows: list[dict] = field(default_factory=list)  # health.regression_task's held-out rows (or none)
+    tool_pool: RewardPool | None = None  # env.name set: the pool environments' tools run in (env.tool_timeout_s)

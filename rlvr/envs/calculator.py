@@ -28,7 +28,7 @@ SYSTEM_PROMPT = (
     "You are a careful calculator user. To compute, call the calculator tool exactly like this: "
     '<tool_call>{"name": "calculator", "arguments": {"expression": "123*45"}}</tool_call> '
     "then wait for its result. When you know the result, reply with the final answer as \\boxed{result}. "
-    'Example: user "What is 123 * 45?" assistant <tool_call>{"name": "calculator", "arguments": '
+    'Example: user "Calculate 123 * 45." assistant <tool_call>{"name": "calculator", "arguments": '
     '{"expression": "123*45"}}</tool_call> user "calculator: 5535" assistant The answer is \\boxed{5535}.'
 )
 

@@ -79,6 +79,7 @@ class Episode:
         tok = renderer.tokenizer
         self.renderer, self.strict, self.retokenize = renderer, strict, retokenize
         self.messages = [dict(m) for m in messages]
+        self.first_messages = len(self.messages)
         self.prompt_text = tok.apply_chat_template(self.messages, tokenize=False, add_generation_prompt=True)
         self.prompt_ids = list(tok(self.prompt_text, add_special_tokens=False)["input_ids"])
         self.ids = list(self.prompt_ids)  # prompt + every turn so far: the next engine input
@@ -131,4 +132,4 @@ class Episode:
     def summary(self) -> dict[str, Any]:
         """The counts a `Completion.episode` carries (the tool counts are added by the runner)."""
         return {"turns": self.turns, "obs_tokens": self.obs_tokens, "drift_events": self.drift_events,
-                "env_reward": sum(self.rewards), "end": self.end}
+                "env_reward": sum(self.rewards), "end": self.end, "messages": self.messages[self.first_messages:]}

@@ -29,7 +29,7 @@ from rlvr.types import Completion, Group
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EpisodeRunner", "episode_metrics", "score_episodes"]
+__all__ = ["EpisodeRunner", "episode_metrics", "runner_for", "score_episodes"]
 
 FAILED = ("tool_timeout", "tool_worker_died", "tool_memory_limit", "tool_no_result", "step_timeout", "step_error")
 
@@ -153,3 +153,15 @@ def episode_metrics(groups: list[Group]) -> dict[str, float]:
             "tool_seconds": sum(e["tool_seconds"] for e in eps), "obs_tokens_mean": sum(e["obs_tokens"] for e in eps) / n,
             "drift_events": float(sum(e["drift_events"] for e in eps)),
             "episodes_failed_frac": sum(bool(e["failed"]) for e in eps) / n}
+
+
+def runner_for(cfg: Any, fleet: Any, job: Any) -> EpisodeRunner:
+    """The run's `EpisodeRunner` (config section `env`) on the sampler fleet, with the job's tool pool."""
+    from transformers import AutoTokenizer
+
+    from rlvr.envs.base import make
+
+    e = cfg.env
+    return EpisodeRunner(fleet, AutoTokenizer.from_pretrained(str(job.model_dir)), lambda: make(e.name, **e.options),
+                         tool_pool=job.tool_pool, max_turns=e.max_turns, max_episode_tokens=e.max_episode_tokens,
+                         max_model_len=cfg.model.max_model_len, step_timeout_s=e.step_timeout_s, strict=e.strict)
