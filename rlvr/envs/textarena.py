@@ -51,6 +51,8 @@ class TextArenaEnv(Environment):
         if done:
             rewards, game_info = self.game.close()
             reward = float((rewards or {}).get(0, 0.0))
-            return StepResult(done=True, reward=reward, info={"reason": "game_over", **(game_info or {}).get(0, {})})
+            info = dict((game_info or {}).get(0, {}))
+            return StepResult(done=True, reward=reward, info={**info, "game_reason": info.get("reason"),
+                                                              "reason": "game_over"})
         _, observation = self.game.get_observation()
         return StepResult(_text(observation))
