@@ -207,3 +207,13 @@ def test_the_registry_finds_builtins_and_targets_and_names_what_it_knows():
         envs.make("calculater")
     with pytest.raises(TypeError, match="environment 'calculator'"):
         envs.make("calculator", colour="red")
+
+
+def test_pyproject_declares_the_builtin_environments_as_entry_points():
+    import tomllib
+
+    from rlvr.envs.base import BUILTIN
+
+    pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    assert pyproject["project"]["entry-points"]["rlvr.envs"] == BUILTIN
+    assert pyproject["project"]["optional-dependencies"]["envs"] == ["textarena==0.7.4"]
