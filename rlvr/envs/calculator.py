@@ -25,12 +25,18 @@ __all__ = ["CalculatorEnv", "evaluate"]
 
 TOOL = "rlvr.envs.calculator:evaluate"
 SYSTEM_PROMPT = (
-    "You are a careful calculator user. To compute, call the calculator tool exactly like this: "
-    '<tool_call>{"name": "calculator", "arguments": {"expression": "123*45"}}</tool_call> '
-    "then wait for its result. When you know the result, reply with the final answer as \\boxed{result}. "
-    'Example: user "Calculate 123 * 45." assistant <tool_call>{"name": "calculator", "arguments": '
-    '{"expression": "123*45"}}</tool_call> user "calculator: 5535" assistant The answer is \\boxed{5535}.'
+    "You have a calculator. To use it, reply with only "
+    '<tool_call>{"name": "calculator", "arguments": {"expression": "..."}}</tool_call> and wait for the result. '
+    "Then give the final answer as \\boxed{result}."
 )
+# One worked exchange, as real chat turns before the question: a 135M model copies a shown turn far more readily
+# than a described one.
+EXAMPLE = [
+    {"role": "user", "content": "Calculate 37 * 214."},
+    {"role": "assistant", "content": '<tool_call>{"name": "calculator", "arguments": {"expression": "37*214"}}</tool_call>'},
+    {"role": "user", "content": "calculator: 7918"},
+    {"role": "assistant", "content": "37 * 214 = 7918. The answer is \\boxed{7918}."},
+]
 
 
 def evaluate(expression: str) -> str:
@@ -52,17 +58,20 @@ def evaluate(expression: str) -> str:
 @register("calculator")
 class CalculatorEnv(Environment):
     """One arithmetic problem (`question`, `answer` in the row); the model may use the calculator tool.
-    Options: `system_prompt`, `tool_reward` (paid once per episode), `tool` (the function run, "module:name")."""
+    Options: `system_prompt`, `example` (one worked exchange before the question), `tool_reward` (paid once per
+    episode), `tool` (the function run, "module:name")."""
 
     name = "calculator"
 
-    def __init__(self, system_prompt: str = SYSTEM_PROMPT, tool_reward: float = 1.0, tool: str = TOOL) -> None:
-        self.system_prompt, self.tool_reward, self.tool = system_prompt, tool_reward, tool
+    def __init__(self, system_prompt: str = SYSTEM_PROMPT, example: bool = True, tool_reward: float = 1.0,
+                 tool: str = TOOL) -> None:
+        self.system_prompt, self.example, self.tool_reward, self.tool = system_prompt, example, tool_reward, tool
         self.paid = False
 
     def reset(self, row: dict[str, Any]) -> list[dict[str, str]]:
         self.paid = False
-        return [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": row["question"]}]
+        shown = EXAMPLE if self.example else []
+        return [{"role": "system", "content": self.system_prompt}, *shown, {"role": "user", "content": row["question"]}]
 
     def step(self, text: str) -> StepResult:
         try:
