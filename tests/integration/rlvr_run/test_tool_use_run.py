@@ -37,3 +37,16 @@ def test_tool_use_config_trains_on_whole_episodes(tmp_path):
     assert [e["step"] for e in evals] == [0, 1] and all(e["eval_turns_mean"] > 1 for e in evals)
     pairs = [json.loads(x) for x in (out / "dpo_pairs.jsonl").read_text().splitlines()]
     assert pairs and isinstance(pairs[0]["chosen"], list) and pairs[0]["chosen"][0]["role"] == "assistant"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("run.off_policy=true",), "run.off_policy: false"),
+    (("env.name=calculater",), "did you mean 'calculator'"),
+    (("env.options={colour: red}",), "environment 'calculator'"),
+])
+def test_environment_mistakes_are_one_line_before_anything_starts(tmp_path, args, needle):
+    proc = subprocess.run([sys.executable, "-m", "rlvr.run", "tool_use", f"run.output_dir={tmp_path}/o",
+                           "model.path=tiny:0", "data.train_size=16", "--dry-run", *args],
+                          capture_output=True, text=True, timeout=300, env=ENV)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
