@@ -1,10 +1,10 @@
 """Multi-turn rollouts: the G episodes of each prompt advance together, turn by turn, into one `Group` per prompt.
 
 `EpisodeRunner` has the fleet's shape (`submit`, `collect`, `generate`), so the driver uses it where it would use
-`rlvr.rollout.fleet.SamplerFleet`. Each turn is one engine call for every live episode of the batch (token ids
-in, the sampled ids and logprobs out: `rlvr.envs.episode`), then every live environment steps at once in a
-thread of its own; a tool runs in the worker pool with its hard timeout (`rlvr.envs.base.ToolRunner`), so one
-slow tool holds back only its own episode, at most until its timeout. An episode ends when its environment says
+`rlvr.rollout.fleet.SamplerFleet`. Each round is one engine call for every episode ready for a turn (token ids
+in, the sampled ids and logprobs out: `rlvr.envs.episode`), then those environments step at once, each in a
+thread of its own; a tool runs in the worker pool with its hard timeout (`rlvr.envs.base.ToolRunner`). The next
+round starts as soon as the first steps are back (`GATHER_S`): a slow tool holds back only its own episode. An episode ends when its environment says
 done, after `max_turns` turns, when its token budget is spent, or when a tool is killed or a step overruns
 `step_timeout_s` (then it scores 0 with that reason; the others go on).
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["EpisodeRunner", "episode_metrics", "runner_for", "score_episodes"]
 
+# After the first step of a round finishes, the steps finishing within this many seconds join the same engine call
+# (tools in the pool take milliseconds; batching their episodes keeps the engine busy); a slower step's episode
+# waits for a later call instead of holding the others back.
+GATHER_S = 0.5
 FAILED = ("tool_timeout", "tool_worker_died", "tool_memory_limit", "tool_no_result", "step_timeout", "step_error")
 
 
@@ -56,17 +61,21 @@ class EpisodeRunner:
     def generate(self, rows: list[dict], *, group_size: int, max_tokens: int, temperature: float,
                  top_p: float = 1.0) -> list[Group]:
         """`group_size` episodes per row, as one Group per row (each episode one Completion)."""
+        sampling = dict(group_size=1, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
         runs = [self._start(row) for row in rows for _ in range(group_size)]
         pool = cf.ThreadPoolExecutor(max_workers=min(32, len(runs)), thread_name_prefix="env-step")
+        steps: dict[cf.Future, tuple[dict, float]] = {}  # a running step -> (its episode's run, start time)
+        ready = runs
         try:
-            while live := [r for r in runs if not r["episode"].done and self._budget_left(r["episode"], max_tokens)]:
-                turns = self.fleet.generate([{"prompt": r["episode"].ids} for r in live], group_size=1,
-                                            max_tokens=max_tokens, temperature=temperature, top_p=top_p)
-                for r, g in zip(live, turns, strict=True):
-                    c = g.completions[0]
-                    r["episode"].add_turn(g.prompt_ids, c.token_ids, c.logprobs, c.text)
-                    r["finish_reason"] = c.finish_reason
-                self._step_all(pool, live)
+            while ready or steps:
+                if ready := [r for r in ready if self._budget_left(r["episode"], max_tokens)]:
+                    turns = self.fleet.generate([{"prompt": r["episode"].ids} for r in ready], **sampling)
+                    for r, g in zip(ready, turns, strict=True):
+                        c = g.completions[0]
+                        r["episode"].add_turn(g.prompt_ids, c.token_ids, c.logprobs, c.text)
+                        r["finish_reason"] = c.finish_reason
+                        steps[pool.submit(r["env"].step, c.text)] = (r, time.monotonic())
+                ready = self._settle(steps)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             for r in runs:
@@ -90,33 +99,47 @@ class EpisodeRunner:
             return False
         return True
 
-    def _step_all(self, pool: cf.ThreadPoolExecutor, live: list[dict]) -> None:
-        """Step every live environment at once; a step that overruns `step_timeout_s` ends its episode."""
-        futures = {pool.submit(r["env"].step, r["episode"].turn_texts[-1]): r for r in live}
-        done, late = cf.wait(futures, timeout=self.step_timeout_s)
-        for fut in late:
-            fut.cancel()
-            futures[fut]["episode"].finish("step_timeout")
+    def _settle(self, steps: dict) -> list[dict]:
+        """Wait for the first running step to finish and for those finishing within `GATHER_S` of it; apply their
+        results; end the episodes whose step has run `step_timeout_s`. Returns the runs that need another turn:
+        steps still running (a slow tool) do not hold them back."""
+        if not steps:
+            return []
+        first_deadline = min(t0 for _, t0 in steps.values()) + self.step_timeout_s
+        done, _ = cf.wait(steps, timeout=max(0.0, first_deadline - time.monotonic()), return_when=cf.FIRST_COMPLETED)
+        if done:
+            done = cf.wait(steps, timeout=GATHER_S)[0]
+        ready = [steps[fut][0] for fut in done if self._apply(steps[fut][0], fut)]
         for fut in done:
-            r = futures[fut]
-            episode = r["episode"]
-            try:
-                result = fut.result()
-            except ToolFailure as exc:
-                episode.finish(f"tool_{exc.reason}")
-                continue
-            except Exception as exc:  # an environment bug ends its episode, visibly, not the run
-                log.warning("environment step failed: %s: %s", type(exc).__name__, exc)
-                episode.finish("step_error")
-                continue
-            if result.reward is not None:
-                episode.rewards.append(float(result.reward))
-            if result.done:
-                episode.finish(str(result.info.get("reason", "done")))
-            elif episode.turns >= self.max_turns:
-                episode.finish("max_turns")
-            else:
-                episode.add_observation(result.observation or "")
+            del steps[fut]
+        for fut, (r, t0) in list(steps.items()):
+            if time.monotonic() - t0 >= self.step_timeout_s:
+                fut.cancel()
+                del steps[fut]
+                r["episode"].finish("step_timeout")
+        return ready
+
+    def _apply(self, run: dict, fut: cf.Future) -> bool:
+        """A finished step's result on its episode; True when the episode goes on to another turn."""
+        episode = run["episode"]
+        try:
+            result = fut.result()
+        except ToolFailure as exc:
+            episode.finish(f"tool_{exc.reason}")
+            return False
+        except Exception as exc:  # an environment bug ends its episode, visibly, not the run
+            log.warning("environment step failed: %s: %s", type(exc).__name__, exc)
+            episode.finish("step_error")
+            return False
+        if result.reward is not None:
+            episode.rewards.append(float(result.reward))
+        if result.done:
+            episode.finish(str(result.info.get("reason", "done")))
+        elif episode.turns >= self.max_turns:
+            episode.finish("max_turns")
+        else:
+            episode.add_observation(result.observation or "")
+        return not episode.done
 
     def _completion(self, run: dict) -> Completion:
         e: Episode = run["episode"]

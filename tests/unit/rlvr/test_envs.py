@@ -38,10 +38,10 @@ class ScriptedFleet:
     given unless `tamper` says otherwise."""
 
     def __init__(self, tok, policy, tamper=None):
-        self.tok, self.policy, self.tamper, self.calls = tok, policy, tamper, 0
+        self.tok, self.policy, self.tamper, self.calls = tok, policy, tamper, []
 
     def generate(self, rows, *, group_size, max_tokens, temperature, top_p=1.0):
-        self.calls += 1
+        self.calls.append([re.findall(r"What is [^?]*\?", self.tok.decode(r["prompt"]))[-1] for r in rows])
         out = []
         for row in rows:
             ids = list(row["prompt"])
@@ -160,7 +160,7 @@ def runner(tokenizer, fleet, pool, **env_options):
 def test_calculator_episodes_through_the_pool_are_scored_with_the_env_term(tokenizer, pool):
     fleet = ScriptedFleet(tokenizer, calculator_policy)
     groups = runner(tokenizer, fleet, pool).generate(ROWS[:1], group_size=3, max_tokens=128, temperature=1.0)
-    assert fleet.calls == 2  # one engine call per turn for all episodes of the batch
+    assert len(fleet.calls[0]) == 3  # the first turn of every episode in one engine call
     score_episodes(groups, Composite([("math", 1.0, {})]), pool, env_weight=0.1)
     (g,) = groups
     assert g.row["prompt"].startswith("<|im_start|>system") and len(g.completions) == 3
@@ -186,6 +186,17 @@ def test_a_killed_tool_scores_its_episode_0_with_a_reason_and_the_others_go_on(t
     # the pool replaced the killed workers: the next batch runs as before
     again = run.generate(ROWS[:1], group_size=2, max_tokens=128, temperature=1.0)
     assert all(c.episode["end"] == "answered" for c in again[0].completions)
+
+
+@pytest.mark.timeout(300)
+def test_a_slow_tool_holds_back_only_its_own_episode(tokenizer, pool):
+    fleet = ScriptedFleet(tokenizer, calculator_policy)
+    rows = [ROWS[0], {"question": "What is 888 + 1?", "answer": "889"}]
+    groups = runner(tokenizer, fleet, pool, tool="env_helpers:sleepy_evaluate").generate(
+        rows, group_size=2, max_tokens=128, temperature=1.0)
+    assert all(c.episode["end"] == "answered" for g in groups for c in g.completions)  # slow, not killed
+    assert len(fleet.calls[0]) == 4 and fleet.calls[1] == [ROWS[0]["question"]] * 2  # answered while 888 runs
+    assert fleet.calls[-1] == [rows[1]["question"]] * 2
 
 
 def test_malformed_calls_and_tool_errors_are_shown_to_the_model(tokenizer):
