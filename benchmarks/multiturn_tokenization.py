@@ -111,7 +111,7 @@ def measure(sampler, turns: int, episodes: int, max_tokens: int) -> dict:
         "turns": turns, "episodes": episodes, "turns_done_mean": sum(done_turns) / len(done_turns),
         "generation_s": round(fleet.seconds, 3), "episode_wall_s": round(wall, 3),
         "episodes_per_s": round(episodes / wall, 4), "sampled_tokens_per_s": round(fleet.tokens / fleet.seconds, 1),
-        "tito_tokenize_s": round(tito_s, 4), "retokenize_s": round(peer_s, 4),
+        "tito_tokenize_s": round(tito_s, 6), "retokenize_s": round(peer_s, 6),
         "tito_frac_of_generation": round(tito_s / fleet.seconds, 5),
         "retokenize_frac_of_generation": round(peer_s / fleet.seconds, 5),
         "retokenize_over_tito": round(peer_s / tito_s, 2) if tito_s else None,
