@@ -3,7 +3,8 @@
 `Trainer.run()` is the whole loop and reads like that diagram; prefetching the next batch, evaluation and
 checkpointing are lines of the loop, not side effects of logging. One completion travels as the types of
 `rlvr.types` (a `Group` from the samplers, scored in place, turned into `TrainSample`s by
-`rlvr.learn.samples`). The driver owns no model: the learner and the samplers are Ray actors, rewards run in
+`rlvr.learn.samples`); with an `env:` section each completion is a multi-turn episode (`rlvr.envs.rollout`, which
+has the fleet's interface). The driver owns no model: the learner and the samplers are Ray actors, rewards run in
 the `rewards` worker pool. It does not validate configs, data or the run folder (`rlvr.run.cli` and
 `rlvr.run.folder` do, before anything expensive starts), holds no GRPO math (`rlvr.learn.grpo`) and no health
 rules (`rlvr.health`: the loop hands it each step's and eval's numbers and asks it whether to stop).
