@@ -6,7 +6,7 @@ closest known key as a hint), a value of the wrong type is an error (`steps: ten
 list their allowed values, and numeric ranges are checked when a section is built.
 
 YAML sections carry the dataclass names (`model`, `data`, `sampler`, `rewards`, `algo`, `learner`,
-`sync`, `run`, `ray`, `health`); nesting stops at two levels (`rewards.verifiers` is a list of small mappings).
+`sync`, `run`, `ray`, `health`, `env`); nesting stops at two levels (`rewards.verifiers` is a list of small mappings).
 Command-line overrides are `section.key=value` strings whose value is parsed as a YAML scalar
 (`run.steps=3`, `sampler.temperature=0.7`, `rewards.verifiers=[{name: math}]`).
 
@@ -30,7 +30,7 @@ from rlvr.config_schema import ConfigError, Section, check_keys, require, unknow
 from rlvr.health.config import HealthConfig
 
 __all__ = [
-    "LORA_TARGETS", "AlgoConfig", "ConfigError", "DataConfig", "HealthConfig", "LearnerConfig", "ModelConfig",
+    "LORA_TARGETS", "AlgoConfig", "ConfigError", "DataConfig", "EnvConfig", "HealthConfig", "LearnerConfig", "ModelConfig",
     "RayConfig", "RewardsConfig",
     "RunConfig", "RunSection", "SamplerConfig", "SyncConfig", "VerifierSpec", "configs_dir", "load_config",
     "parse_overrides", "resolve_config_path", "save_config",
@@ -250,10 +250,32 @@ class RayConfig(Section):
         require(self.num_cpus is None or self.num_cpus >= 1, "ray.num_cpus must be >= 1 or null")
 
 
+@dataclass(frozen=True)
+class EnvConfig(Section):
+    """Multi-turn episodes (`rlvr.envs`): off while `name` is null (one completion per sample, as always)."""
+
+    _name = "env"
+    name: str | None = None         # a registered environment (`calculator`, `textarena`) or `module:Class`
+    options: dict = field(default_factory=dict)
+    max_turns: int = 4
+    max_episode_tokens: int = 512   # model and observation tokens after the prompt; sampler.max_tokens is per turn
+    reward_weight: float = 0.1      # weight of the environment's own rewards (component `env`)
+    tool_timeout_s: float = 5.0
+    step_timeout_s: float = 60.0
+    strict: bool = True             # a broken token prefix (drift) stops the run; false: counted only
+
+    def _check(self) -> None:
+        require(self.name is None or bool(self.name), "env.name must be a non-empty string or null")
+        require(self.max_turns >= 1, "env.max_turns must be >= 1")
+        require(self.max_episode_tokens >= 1, "env.max_episode_tokens must be >= 1")
+        require(math.isfinite(self.reward_weight), "env.reward_weight must be finite")
+        require(self.tool_timeout_s > 0 and self.step_timeout_s > 0, "env.tool_timeout_s and env.step_timeout_s must be > 0")
+
+
 _SECTIONS: dict[str, type[Section]] = {
     "model": ModelConfig, "data": DataConfig, "sampler": SamplerConfig, "rewards": RewardsConfig,
     "algo": AlgoConfig, "learner": LearnerConfig, "sync": SyncConfig, "run": RunSection, "ray": RayConfig,
-    "health": HealthConfig,
+    "health": HealthConfig, "env": EnvConfig,
 }
 
 
@@ -271,6 +293,7 @@ class RunConfig:
     run: RunSection = field(default_factory=RunSection)
     ray: RayConfig = field(default_factory=RayConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dicts and lists (YAML/JSON-ready); `load_config` reads the result back unchanged."""

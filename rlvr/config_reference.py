@@ -109,6 +109,15 @@ MEANINGS: dict[str, str] = {
     "health.regression_size": "items in the regression set",
     "health.regression_se": "regression: fires when a held-out mean drops by more than this many standard errors",
     "health.stop_on": "monitors that stop the run when they fire (`all`: any); the step is checkpointed first",
+    "env.name": "a multi-turn environment (`calculator`, `textarena`, `pkg.module:Class`; docs/environments.md); "
+                "null: single-turn completions",
+    "env.options": "keyword options of the environment (e.g. `{env_id: GuessTheNumber-v0-raw}` for textarena)",
+    "env.max_turns": "model turns per episode at most",
+    "env.max_episode_tokens": "model and observation tokens per episode at most (sampler.max_tokens is per turn)",
+    "env.reward_weight": "weight of the environment's own rewards (the `env` component) beside the verifiers'",
+    "env.tool_timeout_s": "hard limit per tool call (a killed tool ends its episode with reward 0)",
+    "env.step_timeout_s": "limit per environment step (an overrun ends its episode with reward 0)",
+    "env.strict": "stop the run when an episode's token prefix breaks (drift); false: count it in drift_events",
     "ray.address": "a Ray cluster to join (null: start a local one)",
     "ray.num_cpus": "CPUs given to a local Ray (null: all)",
 }

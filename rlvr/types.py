@@ -5,6 +5,10 @@
                     --rlvr.learn.samples--> TrainSample(prompt_ids, completion_ids, advantage, logprobs)
                     --learner--> one optimizer step
 
+A multi-turn episode (`rlvr.envs`) is one `Completion` too: `token_ids` are every token after the prompt (the
+sampled turns and the environment's observations between them, exactly as the engine saw them), `loss_mask`
+says which are the model's (1) and which the environment's (0), and `episode` holds its turn and tool counts.
+
 `Job` is what the CLI prepares before any actor starts (data, verifiers, the reward pool) and the driver
 consumes. Plain dataclasses, no behaviour beyond reading their own fields: the stages own the work
 (`rlvr.rollout`, `rlvr.learn`, `rlvr.run`); nothing here imports torch, Ray or vLLM, so a sampler actor
@@ -44,6 +48,8 @@ class Completion:
     components: dict[str, float] = field(default_factory=dict)
     reason: str = ""
     why: dict[str, str] = field(default_factory=dict)  # component -> why it scored (`correct/boxed`; rlvr.health)
+    loss_mask: list[int] | None = None  # per token: 1 sampled (trained), 0 an environment's observation; None: all 1
+    episode: dict[str, Any] | None = None  # a multi-turn episode's counts (`rlvr.envs.episode.Episode.summary`)
 
 
 @dataclass
@@ -69,13 +75,16 @@ class Group:
 class TrainSample:
     """One scored completion as the learner takes it: token ids as the sampler saw them, its advantage, and
     optionally the old (behaviour) policy's logprobs for the clipped ratio and the sampler's own logprobs of
-    the tokens (of the sampling distribution: tempered, top-p renormalised), one per completion token."""
+    the tokens (of the sampling distribution: tempered, top-p renormalised), one per completion token.
+    `loss_mask` (one 0/1 per completion token; None = all 1) keeps an episode's observation tokens out of the
+    loss and the stats: they are context the model read, not actions it took."""
 
     prompt_ids: list[int]
     completion_ids: list[int]
     advantage: float
     old_logprobs: list[float] | None = None
     sampler_logprobs: list[float] | None = None
+    loss_mask: list[int] | None = None
 
 
 @dataclass
@@ -89,3 +98,4 @@ class Job:
     pool: RewardPool               # the `rewards` worker pool that runs `reward`
     probe: list[int]               # token ids the weight-sync check scores on both sides
     regression_rows: list[dict] = field(default_factory=list)  # health.regression_task's held-out rows (or none)
+    tool_pool: RewardPool | None = None  # env.name set: the pool environments' tools run in (env.tool_timeout_s)

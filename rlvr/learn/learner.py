@@ -128,13 +128,13 @@ class Learner:
             clip_low=clip_low, clip_high=clip_high, loss_norm=loss_norm, max_tokens=max_tokens, kl=kl, kl_coef=kl_coef
         )
         sampling = dict(temperature=temperature, top_p=top_p)
-        total_tokens = sum(len(s.completion_ids) for s in samples)
+        total_tokens = sum(_loss_tokens(s) for s in samples)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         sums: dict[str, float] = defaultdict(float)
         seen: dict[str, list[torch.Tensor]] = defaultdict(list)  # flat per-token logprobs across chunks
         for chunk in self._micro_batches(samples):
-            tokens = sum(len(s.completion_ids) for s in chunk)
+            tokens = sum(_loss_tokens(s) for s in chunk)
             share = tokens / total_tokens if loss_norm == "token" else len(chunk) / len(samples)
             loss, stats = self._micro_step(chunk, share, loss_args, sampling, tis_cap, seen)
             # the loss by its share of the batch's loss; the per-token stats by their share of its tokens,
@@ -156,7 +156,8 @@ class Learner:
 
     def _micro_step(self, chunk, share, loss_args, sampling, tis_cap, seen):
         batch = pack_batch([s.prompt_ids for s in chunk], [s.completion_ids for s in chunk], self.device)
-        mask = batch.completion_mask.float()  # [B, Lc]
+        mask = _loss_masks(chunk, batch.completion_mask)  # [B, Lc]
+        valid = mask > 0  # [B, Lc] the trained tokens: an episode's observation tokens are not among them
         ref = None
         if loss_args["kl"] != "off":
             with torch.no_grad(), self.model.disable_adapter():
@@ -169,7 +170,7 @@ class Learner:
         for name, tensor, rows in (("old", old, has_old), ("old_learner", current, has_old),
                                    ("learner", current, has_sampler), ("sampler", sampler, has_sampler),
                                    ("tis_old", old, has_sampler)):
-            seen[name].append(tensor[batch.completion_mask & rows.unsqueeze(-1)])  # [n_tok]
+            seen[name].append(tensor[valid & rows.unsqueeze(-1)])  # [n_tok]
         adv = torch.tensor([s.advantage for s in chunk], dtype=logp.dtype, device=self.device)  # [B]
         loss, stats = policy_loss(logp, old, adv, mask, ref_logp=ref, is_weights=weights, **loss_args)
         (loss * share).backward()
@@ -291,10 +292,30 @@ def _validate(samples: list[TrainSample]) -> None:
     for i, s in enumerate(samples):
         if not s.prompt_ids or not s.completion_ids:
             raise ValueError(f"sample {i}: prompt_ids and completion_ids must both be non-empty")
+        if s.loss_mask is not None and (len(s.loss_mask) != len(s.completion_ids) or set(s.loss_mask) - {0, 1}
+                                       or not any(s.loss_mask)):
+            raise ValueError(f"sample {i}: loss_mask must hold one 0 or 1 per completion token, at least one 1")
         for name in ("old_logprobs", "sampler_logprobs"):
             given = getattr(s, name)
             if given is not None and len(given) != len(s.completion_ids):
                 raise ValueError(f"sample {i}: {name} has {len(given)} entries for {len(s.completion_ids)} tokens")
+
+
+def _loss_tokens(sample: TrainSample) -> int:
+    """The completion tokens a sample trains on (its model tokens: an observation's are masked out)."""
+    return len(sample.completion_ids) if sample.loss_mask is None else sum(sample.loss_mask)
+
+
+def _loss_masks(chunk: list[TrainSample], completion_mask: torch.Tensor) -> torch.Tensor:
+    """Each sample's `loss_mask` laid out like the completions (1 where it has none, 0 at pads).
+
+    completion_mask: [B, Lc] bool. Returns [B, Lc] float.
+    """
+    out = completion_mask.float()  # [B, Lc]
+    for i, s in enumerate(chunk):
+        if s.loss_mask is not None:
+            out[i, : len(s.loss_mask)] = torch.tensor(s.loss_mask, dtype=out.dtype, device=out.device)
+    return out
 
 
 def _given(chunk: list[TrainSample], field: str, default: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

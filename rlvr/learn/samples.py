@@ -41,6 +41,7 @@ def train_samples(groups: list[Group], *, adv_norm: str, drop_zero_variance: boo
         adv = grpo.group_advantages(rewards, adv_norm=adv_norm, eps=eps)[0]  # [G']
         samples += [TrainSample(prompt_ids=list(g.prompt_ids), completion_ids=list(c.token_ids),
                                 advantage=float(a), old_logprobs=list(c.logprobs) if with_old_logprobs else None,
-                                sampler_logprobs=list(c.logprobs))
+                                sampler_logprobs=list(c.logprobs),
+                                loss_mask=None if c.loss_mask is None else list(c.loss_mask))
                     for c, a in zip(scored, adv, strict=True) if c.token_ids]
     return samples, dropped / len(groups) if groups else 0.0

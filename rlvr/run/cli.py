@@ -111,10 +111,29 @@ def prepare(cfg) -> Job:
         row["prompt"] = data.format_prompt(tokenizer, row["question"], cfg.data.system_prompt,
                                            cfg.data.prompt_template, fields=row)
     regression_rows = _regression_rows(cfg, tokenizer)
+    tool_pool = _check_env(cfg, tokenizer)
     stream = data.PromptStream(train_rows, cfg.data.prompts_per_step, cfg.data.seed)
     pool = RewardPool(workers=cfg.rewards.workers, timeout_s=cfg.rewards.timeout_s)
     return Job(model_dir=model_dir, stream=stream, eval_rows=eval_rows, reward=reward, pool=pool,
-               probe=make_probe(tokenizer, cfg.sync.probe_len), regression_rows=regression_rows)
+               probe=make_probe(tokenizer, cfg.sync.probe_len), regression_rows=regression_rows, tool_pool=tool_pool)
+
+
+def _check_env(cfg, tokenizer):
+    """With `env.name`: the environment builds with its options, the chat template can render observations, the
+    run is on-policy; returns the pool its tools run in (None without an environment)."""
+    from rewards import RewardPool
+    from rlvr.envs import ObservationRenderer, make
+
+    if not cfg.env.name:
+        return None
+    if cfg.run.off_policy:
+        raise UserError("env: multi-turn episodes need run.off_policy: false (a push between two turns of an "
+                        "episode would mix two policies in one sequence)")
+    try:
+        ObservationRenderer(tokenizer, make(cfg.env.name, **cfg.env.options).observation_role)
+    except (KeyError, TypeError, ValueError, ImportError) as err:
+        raise UserError(f"env: {err}") from err
+    return RewardPool(workers=cfg.rewards.workers, timeout_s=cfg.env.tool_timeout_s)
 
 
 def _regression_rows(cfg, tokenizer) -> list[dict]:
@@ -155,6 +174,8 @@ def preflight(args: argparse.Namespace):
     job = prepare(cfg)
     if args.dry_run:
         job.pool.close()
+        if job.tool_pool is not None:
+            job.tool_pool.close()
         print(f"[rlvr] pre-flight passed ({len(job.eval_rows)} eval rows, verifiers "
               f"{', '.join(v.name for v in cfg.rewards.verifiers)}); --dry-run: nothing started", flush=True)
         return cfg, plan, None
@@ -215,6 +236,8 @@ def train(cfg, plan, job, verbose: bool = False) -> int:
     finally:
         trainer.close()
         job.pool.close()
+        if job.tool_pool is not None:
+            job.tool_pool.close()
         say(f"[rlvr] {write_summary(watch.stop(), cfg.run.output_dir)}")
         if route:
             route.restore()

@@ -174,6 +174,14 @@ def plot_reward_curve(metrics_path: str | Path, png_path: str | Path, train_key:
     return png_path
 
 
+def _pair_side(c: Any) -> str | list[dict]:
+    """A completion's text, or an episode's messages after its prompt."""
+    if isinstance(c, str):
+        return c
+    episode = getattr(c, "episode", None)
+    return list(episode["messages"]) if episode else c.text
+
+
 class DpoPairWriter:
     """Append the best and worst completion of each group to `output_dir/dpo_pairs.jsonl` (TRL format)."""
 
@@ -181,7 +189,7 @@ class DpoPairWriter:
         self.path = Path(output_dir) / DPO_PAIRS
         self._file = _open_for_append(self.path, resume_step)
 
-    def add_group(self, step: int, prompt: str, completions: Sequence[str], rewards: Sequence[float]) -> bool:
+    def add_group(self, step: int, prompt: str, completions: Sequence[str | list], rewards: Sequence[float]) -> bool:
         """Write one pair if the group's rewards differ; True if written. Ties go to the first sample."""
         if len(completions) != len(rewards) or not completions:
             raise ValueError(f"{len(completions)} completions but {len(rewards)} rewards")
@@ -199,11 +207,11 @@ class DpoPairWriter:
     def write(self, step: int, groups: Iterable[Any]) -> int:
         """`add_group` for each group object with `.prompt`, `.completions` (str or objects with `.text`)
         and `.rewards`, e.g. the run loop's `rlvr.types.Group`s; returns the number of pairs written. A
-        completion whose reward is None (not applicable) is neither chosen nor rejected."""
+        completion whose reward is None (not applicable) is neither chosen nor rejected. A multi-turn episode
+        is written whole, as TRL's conversational format: its messages after the prompt (model and environment)."""
         written = 0
         for g in groups:
-            pairs = [(c if isinstance(c, str) else c.text, r) for c, r in zip(g.completions, g.rewards, strict=True)
-                     if r is not None]
+            pairs = [(_pair_side(c), r) for c, r in zip(g.completions, g.rewards, strict=True) if r is not None]
             if pairs:
                 written += self.add_group(step, g.prompt, [t for t, _ in pairs], [r for _, r in pairs])
         return written

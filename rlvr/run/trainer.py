@@ -3,7 +3,8 @@
 `Trainer.run()` is the whole loop and reads like that diagram; prefetching the next batch, evaluation and
 checkpointing are lines of the loop, not side effects of logging. One completion travels as the types of
 `rlvr.types` (a `Group` from the samplers, scored in place, turned into `TrainSample`s by
-`rlvr.learn.samples`). The driver owns no model: the learner and the samplers are Ray actors, rewards run in
+`rlvr.learn.samples`); with an `env:` section each completion is a multi-turn episode (`rlvr.envs.rollout`, which
+has the fleet's interface). The driver owns no model: the learner and the samplers are Ray actors, rewards run in
 the `rewards` worker pool. It does not validate configs, data or the run folder (`rlvr.run.cli` and
 `rlvr.run.folder` do, before anything expensive starts), holds no GRPO math (`rlvr.learn.grpo`) and no health
 rules (`rlvr.health`: the loop hands it each step's and eval's numbers and asks it whether to stop).
@@ -15,6 +16,7 @@ import logging
 import time
 from pathlib import Path
 
+from rlvr.envs.rollout import episode_metrics, runner_for, score_episodes
 from rlvr.health.hook import RunHealth
 from rlvr.health.signals import mean_se, step_signals
 from rlvr.learn import grpo
@@ -53,7 +55,7 @@ class Trainer:
             if cfg.run.off_policy and not last:
                 pending = self._submit_next()                                        # prefetch: next batch meanwhile
             t1 = time.perf_counter()
-            score_groups(groups, self.job.reward, self.job.pool)                     # rewards
+            self._score(groups)                                                      # rewards
             reward_s = time.perf_counter() - t1
             samples, dropped = train_samples(groups, adv_norm=cfg.algo.adv_norm,      # advantages
                                              drop_zero_variance=cfg.algo.drop_zero_variance, eps=cfg.algo.eps,
@@ -81,6 +83,8 @@ class Trainer:
         n = self.cfg.sampler.num_samplers
         self.say(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})")
         self.actors = Actors.start(self.cfg, self.job)
+        # multi-turn episodes (env.name set) run on the same samplers, turn by turn (rlvr.envs.rollout)
+        self.rollout = runner_for(self.cfg, self.actors.fleet, self.job) if self.cfg.env.name else self.actors.fleet
         self.tis = grpo.tis_enabled(self.cfg.algo.tis, sampler_dtype=self.actors.sampler_dtype,
                                     learner_dtype=self.cfg.learner.dtype)
         self.say(f"[rlvr] truncated importance sampling {'on' if self.tis else 'off'} (algo.tis {self.cfg.algo.tis}: "
@@ -106,14 +110,14 @@ class Trainer:
 
     def _submit_next(self):
         """Draw the next batch of rows and start generating it."""
-        return self.actors.fleet.submit(self.job.stream.next_batch(), **self._sampling()), time.perf_counter()
+        return self.rollout.submit(self.job.stream.next_batch(), **self._sampling()), time.perf_counter()
 
     def _collect(self, pending) -> tuple[list[Group], float]:
         """The groups of the batch `pending` generates. A checkpoint after this step resumes from the data
         position right after this batch (a batch prefetched later is drawn again on resume)."""
         handles, t0 = pending
         self._stream_mark = self.job.stream.state()  # the next batch is drawn after this, in either mode
-        groups = self.actors.fleet.collect(handles, **self._sampling())
+        groups = self.rollout.collect(handles, **self._sampling())
         return groups, time.perf_counter() - t0
 
     def _sampling(self, evaluation: bool = False) -> dict:
@@ -122,12 +126,20 @@ class Trainer:
             return {"group_size": 1, "max_tokens": s.max_tokens, "temperature": s.eval_temperature, "top_p": 1.0}
         return {"group_size": s.group_size, "max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p}
 
+    def _score(self, groups: list[Group]) -> None:
+        """Fill each completion's reward; an episode's adds the environment's own (rlvr.envs.rollout)."""
+        if self.cfg.env.name:
+            score_episodes(groups, self.job.reward, self.job.pool, env_weight=self.cfg.env.reward_weight)
+        else:
+            score_groups(groups, self.job.reward, self.job.pool)
+
     def _train(self, samples: list[TrainSample]) -> dict:
         a, s = self.cfg.algo, self.cfg.sampler
         if not samples:  # every group had equal rewards: nothing to learn from this batch
             return {"skipped": 1.0}
         return self.actors.train_step(samples, clip_low=a.clip_low, clip_high=a.clip_high,
-                                      loss_norm=a.loss_norm, max_tokens=s.max_tokens, kl=a.kl, kl_coef=a.kl_coef,
+                                      loss_norm=a.loss_norm, kl=a.kl, kl_coef=a.kl_coef,
+                                      max_tokens=self.cfg.env.max_episode_tokens if self.cfg.env.name else s.max_tokens,
                                       temperature=s.temperature, top_p=s.top_p,
                                       tis_cap=a.tis_cap if self.tis else None)
 
@@ -146,9 +158,10 @@ class Trainer:
 
     def _score_heldout(self, rows: list[dict], key: str) -> dict:
         """`key` and `key_<component>`, each with `_se`, over the completions a verifier applied to."""
-        groups = self.actors.fleet.generate(rows, **self._sampling(evaluation=True))
-        score_groups(groups, self.job.reward, self.job.pool)
+        groups = self.rollout.generate(rows, **self._sampling(evaluation=True))
+        self._score(groups)
         out = {key.replace("_reward", "_n"): len(_scored(groups))}  # eval_n / regression_n: what the se stands on
+        out.update({f"{key.replace('_reward', '')}_{k}": v for k, v in episode_metrics(groups).items()})
         for name, vals in {key: _scored(groups), **{f"{key}_{k}": v for k, v in _components(groups).items()}}.items():
             out[name], out[f"{name}_se"] = mean_se(vals)
         return out
@@ -174,6 +187,7 @@ class Trainer:
             "sampler_restarts": self.actors.fleet.restarts,
             "reward_failures": sum(c.reason in ("timeout", "worker_died") for c in completions),
             "health": step_signals(groups, copy_ngram=self.cfg.health.copy_ngram),
+            **episode_metrics(groups),  # multi-turn episodes: turns, tool calls/errors/seconds, drift ({} otherwise)
         })
         if _every(self.cfg.run.log_every, self.step) or self.step >= self.cfg.run.steps:
             self.metrics.write(row)

@@ -16,7 +16,7 @@ from rlvr.config import (
     save_config,
 )
 
-SHIPPED = ["math", "smoke", "code", "json_schema", "tool_call", "gsm"]
+SHIPPED = ["math", "smoke", "code", "json_schema", "tool_call", "gsm", "tool_use"]
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -170,3 +170,15 @@ def test_smoke_and_math_settings():
     assert "boxed" in math.data.system_prompt
     assert {v.name: v.weight for v in math.rewards.verifiers} == {"math": 1.0, "format": 0.2}
     assert math.rewards.verifiers[1].options == {"style": "boxed"}
+
+
+def test_env_section_is_strict_and_off_by_default(tmp_path):
+    assert load_config(None).env.name is None
+    cfg = load_config("tool_use")
+    assert cfg.env.name == "calculator" and cfg.env.strict and cfg.env.max_turns >= 2
+    with pytest.raises(ConfigError, match="did you mean 'max_turns'"):
+        load_config("tool_use", ["env.max_turn=3"])
+    with pytest.raises(ConfigError, match="env.max_turns must be >= 1"):
+        load_config("tool_use", ["env.max_turns=0"])
+    with pytest.raises(ConfigError, match="env.strict must be a bool"):
+        load_config("tool_use", ["env.strict=sometimes"])
