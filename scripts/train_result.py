@@ -8,7 +8,8 @@ Before / after are the held-out greedy mean rewards of the run's first and last 
 format term), each with its standard error; the overall weighted reward and every component are kept too.
 `delta_se` is sqrt(se_before^2 + se_after^2) (unpaired, so conservative).
 Minutes are the wall time of the `rlvr.run` process (with `--from-run`: steps + evaluations from the
-metrics, start-up excluded); load is `os.getloadavg()` at start and end (the machine may be shared).
+metrics, start-up excluded); load is `os.getloadavg()` at start and end (the machine may be shared; with
+`--from-run` none is measured: `--note` records what it was).
 What this script does NOT do: train (that is `python -m rlvr.run`) or decide whether a run learned.
 """
 
@@ -27,21 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a torn last line from a crash
-            continue
-    return rows
-
-
 def summarise(run_dir: Path, *, minutes: float | None = None, load: dict | None = None,
               command: str | None = None) -> dict:
-    """The results dict of one finished run folder (metrics.jsonl + config.resolved.json)."""
-    rows = _read_jsonl(run_dir / "metrics.jsonl")
-    cfg = json.loads((run_dir / "config.resolved.json").read_text())
+    """The results dict of one finished run folder (metrics.jsonl + its resolved config: `config.resolved.yaml`,
+    or `config.resolved.json` from runs made before the YAML; `rlvr.health.report.load_run` reads either)."""
+    from rlvr.health.report import load_run
+
+    rows, _, _, _, cfg = load_run(run_dir)
+    if not cfg:
+        raise SystemExit(f"{run_dir}: no resolved config (config.resolved.yaml) in the run folder")
     evals = [r for r in rows if "eval_reward" in r]
     if len(evals) < 2:
         raise SystemExit(f"{run_dir}: needs a before and an after eval line in metrics.jsonl, found {len(evals)}")
@@ -89,23 +84,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--from-run", help="summarise this finished run folder instead of training")
     ap.add_argument("--out", help="results file (default results/train_<config>.json)")
     ap.add_argument("--command", help="with --from-run: the command(s) that made the run, to record")
+    ap.add_argument("--note", help="to record beside the figures: the load while it ran, what cut or resumed it")
     args = ap.parse_args(argv)
     name = Path(args.config).stem
     run_dir = Path(args.from_run) if args.from_run else ROOT / "runs" / name
     cmd = [sys.executable, "-m", "rlvr.run", args.config, f"run.output_dir={run_dir}", *args.overrides,
            "--overwrite"]
-    minutes, load = None, {"start": os.getloadavg()}
+    # with --from-run the run is over: the load now says nothing about it (--note can say what it was)
+    minutes, load = None, (None if args.from_run else {"start": os.getloadavg()})
     if not args.from_run:
         t0 = time.perf_counter()
         rc = subprocess.call(cmd, cwd=ROOT)
         if rc != 0:
             return rc
         minutes = (time.perf_counter() - t0) / 60
-    load["end"] = os.getloadavg()
+        load["end"] = os.getloadavg()
     command = (args.command if args.from_run
                else "python scripts/train_result.py " + shlex.join([args.config, *args.overrides]))
     result = summarise(run_dir, minutes=minutes, load=load, command=command)
     result["config"] = name
+    if args.note:
+        result["note"] = args.note
     out = Path(args.out) if args.out else ROOT / "results" / f"train_{name}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"[train_result] {name}: {result['metric']} {result['before']:.3f}±{result['stderr']['before']:.3f} -> "

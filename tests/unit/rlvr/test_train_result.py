@@ -34,13 +34,15 @@ def eval_line(step, math_vals, fmt_vals):
             "eval_reward_format": sum(fmt_vals) / len(fmt_vals), "eval_reward_format_se": stderr(fmt_vals)}
 
 
-def make_run(tmp_path, lines):
+def make_run(tmp_path, lines, config_name="config.resolved.yaml"):
+    """A run folder; its resolved config as today's runs save it (YAML) or as older runs did (JSON)."""
     run = tmp_path / "gsm"
     run.mkdir()
     (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     cfg = {"model": {"path": "embedded:smollm2-135m-instruct"},
            "rewards": {"verifiers": [{"name": "math", "weight": 1.0}, {"name": "format", "weight": 0.2}]}}
-    (run / "config.resolved.json").write_text(json.dumps(cfg))
+    # JSON is YAML: the same text serves both names
+    (run / config_name).write_text(json.dumps(cfg))
     return run
 
 
@@ -57,6 +59,20 @@ def test_summary_reports_the_correctness_verifier_with_se(tmp_path):
     assert sorted(out["components"]) == ["format", "math"]
     assert out["components"]["format"]["after"] == 1.0 and out["components"]["format"]["stderr"]["after"] == 0.0
     assert out["minutes"] == pytest.approx((2 * 60 + 2 * 30) / 60, abs=0.05)
+
+
+@pytest.mark.parametrize("config_name", ["config.resolved.yaml", "config.resolved.json"])
+def test_summary_reads_the_saved_config_of_new_and_old_runs(tmp_path, config_name):
+    run = make_run(tmp_path, [eval_line(0, [0, 0], [0, 1]), eval_line(1, [1, 0], [1, 1])], config_name)
+    out = train_result.summarise(run)
+    assert (out["model"], out["metric"], out["after"]) == ("embedded:smollm2-135m-instruct", "eval_reward_math", 0.5)
+
+
+def test_summary_refuses_a_run_without_its_config(tmp_path):
+    run = make_run(tmp_path, [eval_line(0, [0, 0], [0, 1]), eval_line(1, [1, 0], [1, 1])])
+    (run / "config.resolved.yaml").unlink()
+    with pytest.raises(SystemExit, match="no resolved config"):
+        train_result.summarise(run)
 
 
 def test_summary_refuses_a_run_without_before_and_after(tmp_path):
@@ -88,3 +104,14 @@ def test_committed_results_name_their_run(path):
         assert key in res, f"{path.name} lacks {key}"
     assert res["heldout_n"] >= 100
     assert (ROOT / "configs" / f"{res['config']}.yaml").exists()
+
+
+def test_from_run_records_the_note_and_no_load_of_its_own(tmp_path):
+    run = make_run(tmp_path, [eval_line(0, [0, 0], [0, 1]), eval_line(1, [1, 0], [1, 1])])
+    out = tmp_path / "train_gsm.json"
+    rc = train_result.main(["configs/gsm.yaml", "--from-run", str(run), "--out", str(out),
+                            "--command", "python -m rlvr.run gsm", "--note", "load 5-9"])
+    res = json.loads(out.read_text())
+    assert rc == 0 and res["config"] == "gsm" and res["note"] == "load 5-9"
+    assert res["command"] == "python -m rlvr.run gsm"
+    assert res["machine"]["load"] is None  # the load at summary time says nothing about the run
