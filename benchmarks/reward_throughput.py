@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import logging
 import os
 import platform
 import sys
@@ -34,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "rewards"))
+
+from math_verify_ref import MathVerifyReference, math_verify_paid  # noqa: E402  (this script's folder)
 
 from rewards import RewardPool, make  # noqa: E402
 
@@ -69,13 +70,15 @@ def _misgraded(paid: list[bool], rows: list[dict]) -> list[dict]:
             for p, r in zip(paid, rows, strict=True) if p != r["label"]]
 
 
-def _pool_timeouts(name: str, group: list[dict], timeout_s: float) -> list[bool]:
-    """Which rows a `RewardPool` with `timeout_s` gives up on (scored 0, reason "timeout", as in training)."""
+def _pool_timeouts(name: str, group: list[dict], timeout_s: float, verifier=None) -> list[bool]:
+    """Which rows a `RewardPool` with `timeout_s` gives up on (scored 0, reason "timeout", as in training);
+    `verifier` (one instance for every row) instead of `make(name, **row options)`."""
     out = []
     with RewardPool(workers=2, timeout_s=timeout_s) as pool:
         for r in group:
             fields = {k: v for k, v in r.items() if k not in _META}
-            s = pool.map(make(name, **r.get("options", {})), [{"completion": r["completion"], **fields}])[0]
+            v = verifier or make(name, **r.get("options", {}))
+            s = pool.map(v, [{"completion": r["completion"], **fields}])[0]
             out.append(s is not None and s.info.get("reason") == "timeout")
     return out
 
@@ -103,26 +106,18 @@ def bench_hacks(paths: list[Path] | None = None, timeout_s: float | None = None)
                      "rlvr_misgraded": _misgraded(paid, group),
                      "rlvr_timeouts": [r["completion"][:120] for r, h in zip(group, hung, strict=True) if h]}
             if name == "math":
-                theirs = [mv(r) for r in group]
+                mv_hung = (_pool_timeouts(name, group, timeout_s, MathVerifyReference()) if timeout_s
+                           else [False] * len(group))
+                theirs = [not h and mv(r) for r, h in zip(group, mv_hung, strict=True)]
                 entry["math_verify"] = _rates(theirs, group)
                 entry["math_verify_misgraded"] = _misgraded(theirs, group)
+                entry["math_verify_timeouts"] = [r["completion"][:120] for r, h in zip(group, mv_hung, strict=True) if h]
             result[f"{stem}:{name}"] = entry
     return result
 
 
 def math_verify_fn():
-    from math_verify import parse, verify
-
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
-
-    def check(row: dict) -> bool:
-        try:
-            gold = parse(f"${row['answer']}$", parsing_timeout=None)
-            return bool(verify(gold, parse(row["completion"], parsing_timeout=None), timeout_seconds=None))
-        except Exception:
-            return False
-
-    return check
+    return lambda row: math_verify_paid(row["completion"], str(row["answer"]))
 
 
 def timed_pair(fn_a, fn_b, rows: list[dict], repeat: int) -> tuple[list[bool], list[bool], float, float]:
