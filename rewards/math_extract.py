@@ -226,7 +226,9 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
     return Extraction(final, how, tuple(standing))
 
 
-_PADDING = re.compile(r"(?:\s|\\[,;:! ]|\\q?quad\b|~)+")
+_PADDING = re.compile(  # blank space, kerns, line breaks: what shows as a gap
+    r"(?:\s|~|\\[,;:! ]|\\\\|\\(?:q?quad|enspace|thinspace|medspace|thickspace|hfill|newline|linebreak|par|smallskip|"
+    r"medskip|bigskip|noindent)(?![A-Za-z])|\\(?:[hv]space\*?|[hv]skip|m?kern|mskip)\s*(?:\{[^{}]{0,40}\}|[-+]?[\d.]+\s*[a-z]{2}))+")
 
 
 def _squeezed(tail: str) -> str:

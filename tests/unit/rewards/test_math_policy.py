@@ -275,6 +275,8 @@ POLICY["M5"] += [("\\boxed{7}, unless it is 8.", "7", 0.0, "retracted"),
                  ("\\boxed{7}" + " " * 50_000 + "Wait, that is wrong.", "7", 0.0, "retracted"),
                  ("\\boxed{7}" + "\\," * 5_000 + " or 8", "7", 0.0, "hedge"),
                  ("\\boxed{7}" + " " * 5_000 + "Check: 3 + 4 = 7.", "7", 1.0, "correct")]
+POLICY["M6"] += [("\\boxed{7}\\hspace{1cm} or 8", "7", 0.0, "hedge"), ("\\boxed{7}\\kern1em or 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7}\\\\ or 8", "7", 0.0, "hedge"), ("\\boxed{7}\\hspace{1cm}", "7", 1.0, "correct")]
 POLICY["M8"] += [("Therefore x \u2248 17", "17", 0.0, "no_answer"), ("So x < 17.", "17", 0.0, "no_answer"),
                  ("So x != 17.", "17", 0.0, "no_answer"), ("So x = 17.", "17", 1.0, "correct")]
 POLICY["M9"] += [("\\boxed{90^{\\circ}\\text{C}}", "90", 1.0, "correct"), ("\\boxed{20\\degree F}", "20", 1.0, "correct"),
@@ -489,7 +491,7 @@ def test_an_alternative_after_the_answer_is_a_hedge_unless_equal(g, words, joine
     assert V.score(f"\\boxed{{{_latex(g)}}}" + differ, answer=_latex(g)).reward == 0.0, differ
 
 
-PADDING = st.sampled_from([" ", "\n", "\\,", "\\quad ", "~"])
+PADDING = st.sampled_from([" ", "\n", "\\,", "\\quad ", "~", "\\hspace{1em}", "\\kern2pt", "\\\\", "\u3000"])
 
 
 @settings(max_examples=60, deadline=None)
