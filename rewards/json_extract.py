@@ -39,6 +39,7 @@ _JSON_TAGS = ("", "json", "JSON")
 _FENCE_OPEN = re.compile(r"```[ \t]*([\w+.-]*)[ \t]*\r?\n")
 _PROSE_STOP = re.compile(r"[\[\]{}]")
 _STRAYS = re.compile(r"[\]}]+")
+_OPENERS = re.compile(r"[\[{]+")
 _SPAN_STOP = re.compile(r'["\[\]{}]')
 _STRING_STOP = re.compile(r'["\\]')
 # A broken span that looks like JSON rather than prose: a quoted key, or a bracket opening a JSON value.
@@ -212,14 +213,16 @@ def _close(text: str, i: int, max_nesting: int) -> int:
                 pos = s.end() + (1 if s.group() == "\\" else 0)
                 if s.group() == '"':
                     break
-        elif c in "[{":
-            depth += 1
+        elif c in "[{":  # a run of openers in one step ("{" * 50_000 of prose costs one match)
+            run = _OPENERS.match(text, pos - 1).end()
+            depth, pos = depth + run - (pos - 1), run
             if depth > max_nesting:
                 raise JsonExtractError("too_deep", f"nesting deeper than {max_nesting}")
-        else:
-            depth -= 1
-            if depth == 0:
-                return pos
+        else:  # a run of closers: the span ends at the one that brings the depth to 0
+            run = _STRAYS.match(text, pos - 1).end()
+            if run - (pos - 1) >= depth:
+                return pos - 1 + depth
+            depth, pos = depth - (run - (pos - 1)), run
 
 
 def scan(text: str, max_nesting: int = 64, max_values: int = 0) -> list[Span]:
