@@ -9,6 +9,7 @@ row labelled false (must not be paid) that got reward 1.0; a false negative a ro
 
     python benchmarks/reward_throughput.py [--repeat 5] [--code 40] [--out results/reward_throughput.json]
     python benchmarks/reward_throughput.py --sets benchmarks/data/redteam_round2.jsonl --out results/X.json
+    python benchmarks/reward_throughput.py --sets FILE.. --timeout-s 20   # rows that may hang: pool-screened
 
 `--sets FILE..` scores only those labelled files (red-team rounds are kept out of the default `hacks_*` glob so
 that the bench's figures stay comparable across runs) the same way, Math-Verify beside the math rows.
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import logging
 import os
 import platform
 import sys
@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "rewards"))
+
+from math_verify_ref import MathVerifyReference, math_verify_paid  # noqa: E402  (this script's folder)
 
 from rewards import RewardPool, make  # noqa: E402
 
@@ -68,8 +70,24 @@ def _misgraded(paid: list[bool], rows: list[dict]) -> list[dict]:
             for p, r in zip(paid, rows, strict=True) if p != r["label"]]
 
 
-def bench_hacks(paths: list[Path] | None = None) -> dict:
-    """FP/FN per verifier on the hacking sets (or `paths`); Math-Verify on the math rows beside ours."""
+def _pool_timeouts(name: str, group: list[dict], timeout_s: float, verifier=None) -> list[bool]:
+    """Which rows a `RewardPool` with `timeout_s` gives up on (scored 0, reason "timeout", as in training);
+    `verifier` (one instance for every row) instead of `make(name, **row options)`."""
+    out = []
+    with RewardPool(workers=2, timeout_s=timeout_s) as pool:
+        for r in group:
+            fields = {k: v for k, v in r.items() if k not in _META}
+            v = verifier or make(name, **r.get("options", {}))
+            s = pool.map(v, [{"completion": r["completion"], **fields}])[0]
+            out.append(s is not None and s.info.get("reason") == "timeout")
+    return out
+
+
+def bench_hacks(paths: list[Path] | None = None, timeout_s: float | None = None) -> dict:
+    """FP/FN per verifier on the hacking sets (or `paths`); Math-Verify on the math rows beside ours.
+
+    With `timeout_s`, every row first goes through a `RewardPool` with that timeout: a row it gives up on is
+    not paid (as in training) and is listed under `rlvr_timeouts`; the rest are scored and timed in-process."""
     mv = math_verify_fn()
     result: dict = {}
     for stem, rows in load_hacks(paths).items():
@@ -77,35 +95,29 @@ def bench_hacks(paths: list[Path] | None = None) -> dict:
         for r in rows:
             by_verifier.setdefault(r["verifier"], []).append(r)
         for name, group in sorted(by_verifier.items()):
+            hung = _pool_timeouts(name, group, timeout_s) if timeout_s else [False] * len(group)
             paid = []
             t0 = time.perf_counter()
-            for r in group:
+            for r, h in zip(group, hung, strict=True):
                 fields = {k: v for k, v in r.items() if k not in _META}
-                s = make(name, **r.get("options", {})).score(r["completion"], **fields)
+                s = None if h else make(name, **r.get("options", {})).score(r["completion"], **fields)
                 paid.append(s is not None and s.reward == 1.0)
             entry = {"rlvr": _rates(paid, group), "rlvr_checks_per_s": len(group) / (time.perf_counter() - t0),
-                     "rlvr_misgraded": _misgraded(paid, group)}
+                     "rlvr_misgraded": _misgraded(paid, group),
+                     "rlvr_timeouts": [r["completion"][:120] for r, h in zip(group, hung, strict=True) if h]}
             if name == "math":
-                theirs = [mv(r) for r in group]
+                mv_hung = (_pool_timeouts(name, group, timeout_s, MathVerifyReference()) if timeout_s
+                           else [False] * len(group))
+                theirs = [not h and mv(r) for r, h in zip(group, mv_hung, strict=True)]
                 entry["math_verify"] = _rates(theirs, group)
                 entry["math_verify_misgraded"] = _misgraded(theirs, group)
+                entry["math_verify_timeouts"] = [r["completion"][:120] for r, h in zip(group, mv_hung, strict=True) if h]
             result[f"{stem}:{name}"] = entry
     return result
 
 
 def math_verify_fn():
-    from math_verify import parse, verify
-
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
-
-    def check(row: dict) -> bool:
-        try:
-            gold = parse(f"${row['answer']}$", parsing_timeout=None)
-            return bool(verify(gold, parse(row["completion"], parsing_timeout=None), timeout_seconds=None))
-        except Exception:
-            return False
-
-    return check
+    return lambda row: math_verify_paid(row["completion"], str(row["answer"]))
 
 
 def timed_pair(fn_a, fn_b, rows: list[dict], repeat: int) -> tuple[list[bool], list[bool], float, float]:
@@ -191,13 +203,15 @@ def main() -> None:
     ap.add_argument("--code", type=int, default=40, help="HumanEval problems for the code bench (0: skip)")
     ap.add_argument("--out", default=str(ROOT / "results" / "reward_throughput.json"))
     ap.add_argument("--sets", nargs="+", type=Path, help="score only these labelled JSONL files")
+    ap.add_argument("--timeout-s", type=float, help="screen every hacking row through a RewardPool with this "
+                    "timeout first (a row it gives up on is not paid); without it a hanging row hangs the bench")
     args = ap.parse_args()
     result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "load_before": os.getloadavg()}}
     if args.sets:
-        result["hacks"] = bench_hacks(args.sets)
+        result["hacks"] = bench_hacks(args.sets, args.timeout_s)
     else:
-        result.update({"math": bench_math(args.repeat), "hacks": bench_hacks(),
+        result.update({"math": bench_math(args.repeat), "hacks": bench_hacks(timeout_s=args.timeout_s),
                        "adversarial_math": bench_adversarial()})
     if args.code and not args.sets:
         try:

@@ -231,7 +231,9 @@ _IS_WHITE = re.compile(  # a colour that shows nothing on a page: white, near-wh
     r"^\s*(?:white(?:!\d+)?|\w+!0|transparent|none|snow|honeydew|mintcream|azure|aliceblue|ghostwhite|whitesmoke|"
     r"seashell|floralwhite|ivory|lavenderblush|#?f[0-9a-f]{1,2}f[0-9a-f]{1,2}f[0-9a-f]{1,2}|#?f{3}|"
     r"(?:0?\.9[4-9]\d*|1(?:\.0*)?)\s*,\s*(?:0?\.9[4-9]\d*|1(?:\.0*)?)\s*,\s*(?:0?\.9[4-9]\d*|1(?:\.0*)?)|"
-    r"(?:2[45]\d)\s*,\s*(?:2[45]\d)\s*,\s*(?:2[45]\d))\s*$", re.I)
+    r"(?:2[45]\d)\s*,\s*(?:2[45]\d)\s*,\s*(?:2[45]\d)|"
+    r"0?\.9[4-9]\d*|1(?:\.0*)?|"  # the gray model: one level, 1 is white
+    r"(?:0?\.0[0-6]\d*|0?\.0+|0)(?:\s*,\s*(?:0?\.0[0-6]\d*|0?\.0+|0)){3})\s*$", re.I)  # cmyk with no ink
 
 
 def uncolor(text: str) -> str:
@@ -272,11 +274,12 @@ def uncolor(text: str) -> str:
 
 
 _INVISIBLE = re.compile(
-    r"\\(?:[,;:! ]|quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace|displaystyle|textstyle"
+    r"\\(?:[,;:! ()\[\]]|quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace|displaystyle|textstyle"
     r"|scriptstyle|scriptscriptstyle|tiny|scriptsize|footnotesize|small|normalsize|large|Large|LARGE|huge|Huge|hfill|left\.|right\.|relax|nobreak|allowbreak|strut|mathstrut|null|empty"
     r"|(?:hskip|mskip|kern|mkern|hspace\*?|vspace\*?)\s*(?:\{[^{}]*\}|[-+]?[\d.]+\s*[a-z]{2}))(?![A-Za-z])|~|\s|[{}]"
     r"|[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u2800\u3164\u115f\u1160\uffa0\u034f\u180e]"
-    r"|&(?:nbsp|ensp|emsp|thinsp|zwnj|zwj|#160|#xa0|#8203|#x200b);")
+    r"|&(?:nbsp|ensp|emsp|thinsp|zwnj|zwj|#160|#xa0|#8203|#x200b);"
+    r"|(?<!\\)\$|</?[A-Za-z][\w-]{0,20}(?:\s[^<>]{0,200})?/?>")  # math shifts and HTML tags show nothing
 _RULE = re.compile(r"\\rule\s*(?:\[[^\]]*\])?\{[^{}]*\}\s*\{[^{}]*\}")
 _SIZED = ("hspace", "vspace", "hskip", "kern", "color", "textcolor", "mspace", "rule")
 _WRAPPERS = ("text", "textrm", "textbf", "textit", "mathrm", "mathbf", "mathit", "mbox", "operatorname",

@@ -20,7 +20,10 @@ from .math_extract import last_box
 __all__ = ["FormatVerifier", "LengthPenalty"]
 
 _NO_TAGS = r"(?:(?!</?(?:think|answer)>).)*"  # text holding no think/answer tag
-_THINK_ANSWER = re.compile(rf"\s*<think>{_NO_TAGS}</think>\s*<answer>({_NO_TAGS})</answer>\s*", re.S | re.I)
+# a chat template's end-of-turn token, when the sampler keeps it, ends the answer; it is not text after it (F3)
+_END_OF_TURN = r"(?:<\|im_end\|>|<\|eot_id\|>|<\|endoftext\|>|<\|end\|>|</s>)?"
+_THINK_ANSWER = re.compile(rf"\s*<think>{_NO_TAGS}</think>\s*<answer>({_NO_TAGS})</answer>\s*{_END_OF_TURN}\s*",
+                           re.S | re.I)
 
 
 class FormatVerifier(Verifier):

@@ -39,6 +39,7 @@ _JSON_TAGS = ("", "json", "JSON")
 _FENCE_OPEN = re.compile(r"```[ \t]*([\w+.-]*)[ \t]*\r?\n")
 _PROSE_STOP = re.compile(r"[\[\]{}]")
 _STRAYS = re.compile(r"[\]}]+")
+_OPENERS = re.compile(r"[\[{]+")
 _SPAN_STOP = re.compile(r'["\[\]{}]')
 _STRING_STOP = re.compile(r'["\\]')
 # A broken span that looks like JSON rather than prose: a quoted key, or a bracket opening a JSON value.
@@ -129,6 +130,8 @@ def loads_strict(text: str) -> Any:
     except RecursionError:
         raise JsonExtractError("too_deep", "the decoder ran out of stack") from None
     except ValueError as exc:  # JSONDecodeError, and int() past its digit limit
+        if "integer string conversion" in str(exc):  # RFC 8259 6 lets a parser limit numbers; Python's: 4300 digits
+            raise JsonExtractError("too_long", "an integer of more than 4300 digits") from None
         raise JsonExtractError("invalid_json", str(exc)[:200]) from None
 
 
@@ -210,14 +213,16 @@ def _close(text: str, i: int, max_nesting: int) -> int:
                 pos = s.end() + (1 if s.group() == "\\" else 0)
                 if s.group() == '"':
                     break
-        elif c in "[{":
-            depth += 1
+        elif c in "[{":  # a run of openers in one step ("{" * 50_000 of prose costs one match)
+            run = _OPENERS.match(text, pos - 1).end()
+            depth, pos = depth + run - (pos - 1), run
             if depth > max_nesting:
                 raise JsonExtractError("too_deep", f"nesting deeper than {max_nesting}")
-        else:
-            depth -= 1
-            if depth == 0:
-                return pos
+        else:  # a run of closers: the span ends at the one that brings the depth to 0
+            run = _STRAYS.match(text, pos - 1).end()
+            if run - (pos - 1) >= depth:
+                return pos - 1 + depth
+            depth, pos = depth - (run - (pos - 1)), run
 
 
 def scan(text: str, max_nesting: int = 64, max_values: int = 0) -> list[Span]:
@@ -235,11 +240,12 @@ def scan(text: str, max_nesting: int = 64, max_values: int = 0) -> list[Span]:
             spans.append(Span("stray", i, run))
             pos = run
             continue
-        end = _close(text, i, max_nesting)
+        can_start = _CAN_START.match(text, i) is not None  # "{{{..": prose, however deep
+        end = _close(text, i, max_nesting if can_start else len(text))
         if end < 0:
             spans.append(Span("open", i, len(text)))
             break
-        if not _CAN_START.match(text, i):  # "[a]", "{name}": prose, no need to run the decoder
+        if not can_start:  # "[a]", "{name}": prose, no need to run the decoder
             spans.append(Span("broken", i, end, reason="invalid_json"))
         else:
             decodes += 1
@@ -346,7 +352,7 @@ def extract_json(text: str, max_nesting: int = 64, allow_prose: bool = True) -> 
             raise JsonExtractError("several_values", f"{len(values)} top-level JSON values")
         if not values:
             bad = [s for s in spans if s.kind != "value" and s.jsonish(region)]
-            if bad and bad[0].reason in ("duplicate_key", "non_finite_number"):
+            if bad and bad[0].reason in ("duplicate_key", "non_finite_number", "too_long"):
                 raise JsonExtractError(bad[0].reason, bad[0].detail)
             raise JsonExtractError("invalid_json" if bad else "no_json", bad[0].detail if bad else "")
         start, end, value = values[0].start, values[0].end, values[0].value

@@ -109,7 +109,17 @@ def _cached_validator(schema_text: str):
 # `format` is asserted where jsonschema checks it without extra packages and the same way in every draft
 # (J15): a schema that asks for a date wants a date, and a policy paid for "2024-13-45" learns to emit junk.
 # Others (date-time, uri, hostname, regex: Python's `re` is not ECMA-262) stay annotations.
-_FORMATS = jsonschema.FormatChecker(formats=("date", "email", "idn-email", "ipv4", "ipv6", "uuid"))
+_FORMATS = jsonschema.FormatChecker(formats=("date", "ipv4", "ipv6", "uuid"))
+# jsonschema's own email check is only `"@" in value` (so "a@@b" and "@" pass): one `@` between a non-empty
+# local part and a domain of non-empty dot-separated labels, no blank or RFC 5322 special outside them
+_ADDR_ATOM = r"[^@\s\"(),:;<>\[\\\].]+"
+_EMAIL = re.compile(rf"{_ADDR_ATOM}(?:\.{_ADDR_ATOM})*@{_ADDR_ATOM}(?:\.{_ADDR_ATOM})*")
+
+
+@_FORMATS.checks("email")
+@_FORMATS.checks("idn-email")
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or _EMAIL.fullmatch(value) is not None
 
 
 def validator_for(schema: Any):

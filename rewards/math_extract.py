@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .final_text import answer_region
-from .math_policy import number_word, value_changing_tail
+from .math_policy import is_relation, number_word, value_changing_tail
 
 __all__ = ["Extraction", "final_answer", "extract_answer", "last_box", "normalize", "as_number", "choice_letter",
            "is_safe"]
@@ -43,7 +43,8 @@ _RETRACT = re.compile(
     r"give\s+or\s+take|more\s+or\s+less|or\s+so\b|or\s+thereabouts|no\s*,|ignore\s+(?:that|this|the\s+above)|kidding|joking|"
     r"not\s+(?:the\s+)?(?:answer|it|valid|possible)\b|(?:is|was)n't\s+(?:the\s+)?(?:answer|right|correct)|"
     r"(?<=\()(?:approx(?:\.|imately)?|roughly|estimated?|about)\s*\.?\s*\)|alternatively|also\s+(?:works|possible|valid|correct)|(?:could|might|may)\s+(?:also\s+)?be|or\s+possibly|"
-    r"another\s+(?:answer|solution|possibility|candidate)|however|disagree|likely|plausible|\bbut\s+(?:it'?s\s+|it\s+is\s+)?-?\d|"
+    r"another\s+(?:answer|solution|possibility|candidate)|unless|guess(?:ing|ed)?|probabl[ey]|presumably|"
+    r"if\s+I'?m\s+(?:not\s+)?(?:right|correct|mistaken)|however|disagree|likely|plausible|\bbut\s+(?:it'?s\s+|it\s+is\s+)?-?\d|"
     r"(?:correct|right|true|actual|real)\s+(?:answer|value|result|number|solution))")
 # between two boxes, words that say the first was a false start ("but then correct it:")
 _CORRECTION = re.compile(
@@ -62,7 +63,8 @@ _DOUBT = re.compile(
     r"impossible|false|except|exclude|equation|figure|page|line|chapter|section|item|part|see)\b|\?")
 # what stands just before a box and changes what it says: "not \boxed{4}", "\geq \boxed{4}", "3 or \boxed{4}"
 _BEFORE_BOX = re.compile(
-    r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥]|(?:\bnot|n't|\bnever|\bcannot)(?:\s+[A-Za-z]+){0,2}|\\(?:overset|stackrel)\s*\{\s*\?\s*\}\s*\{\s*=\s*\}|\bno|\bat\s+(?:least|most)|"
+    r"(?i)(?:\\neq?|≠|\\not|\\[lg]eq?|\\[lg]t|[<>≤≥≈≃≅∼≲≳≪≫]|\\(?:approx\w*|thickapprox|sim(?:eq)?|thicksim|"
+    r"lesssim|gtrsim|lessapprox|gtrapprox|asymp|doteq|cong|propto|to|ll|gg)(?![A-Za-z])|(?:\bnot|n't|\bnever|\bcannot)(?:\s+[A-Za-z]+){0,2}|\\(?:overset|stackrel)\s*\{\s*\?\s*\}\s*\{\s*=\s*\}|\bno|\bat\s+(?:least|most)|"
     r"\b(?:more|less|fewer|greater|other)\s+than|\bover|\bunder|\babout|\bapproximately|\bor|\bnor|\bneither|"
     r"\\pm|±|\\vee|\\lor)\s*(?:\$|\\\(|\\\[)?\s*\\(?:boxed|fbox)\s*\{$")
 
@@ -183,6 +185,8 @@ def _last_number(text: str) -> str | None:
     nums = list(_NUMBER.finditer(last))
     if len(nums) != 1 or re.search(r"[(\[^_#§]\s*$|[A-Za-z]$", last[:nums[0].start()]):  # "(5)", "x^5", "#5", "x5"
         return None
+    if is_relation(re.sub(r"(?<![!<>=])=(?!=)", " ", last[:nums[0].start()])):  # "x ≈ 17", "x < 17": a bound, not a value
+        return None
     number = nums[0].group(0).strip()
     tail = last[nums[0].end():].rstrip(".!")
     return number + tail if len(tail.split()) <= 3 and not value_changing_tail(tail) else None
@@ -205,9 +209,10 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
     if content is None:
         return Extraction(None, "truncated")
     final = _with_prefix(region, start, content) if how == "boxed" else content
-    if _RETRACT.search(region[end:end + 3000]) or region[end:end + 20].lstrip("$)] \\").startswith(_OPEN_AFTER):
+    tail = _squeezed(region[end:])  # padding (spaces, kerns) never pushes a retraction out of sight
+    if _RETRACT.search(tail) or tail[:20].lstrip("$)] \\").startswith(_OPEN_AFTER):
         return Extraction(None, "retracted")
-    tail_candidates = _tail_alternatives(region[end:end + 3000])
+    tail_candidates = _tail_alternatives(tail)
     standing: dict[str, None] = {}  # distinct, in order; past 17 the verifier calls it a hedge anyway
     for (s, e, c, h), (nxt, *_rest) in zip(found[:-1], found[1:], strict=True):
         # "#### 42 .. #### 43", "Answer: 7 .. Answer: 8"; not "Final Answer: The final answer is 7" (nested)
@@ -219,6 +224,16 @@ def final_answer(text: str, last_number: bool = True) -> Extraction:
                 break
     standing.update(dict.fromkeys(c for c in tail_candidates if c != content))
     return Extraction(final, how, tuple(standing))
+
+
+_PADDING = re.compile(  # blank space, kerns, line breaks: what shows as a gap
+    r"(?:\s|~|\\[,;:! ]|\\\\|\\(?:q?quad|enspace|thinspace|medspace|thickspace|hfill|newline|linebreak|par|smallskip|"
+    r"medskip|bigskip|noindent)(?![A-Za-z])|\\(?:[hv]space\*?|[hv]skip|m?kern|mskip)\s*(?:\{[^{}]{0,40}\}|[-+]?[\d.]+\s*[a-z]{2}))+")
+
+
+def _squeezed(tail: str) -> str:
+    """The text after the final statement with each run of blank space one space (linear time)."""
+    return _PADDING.sub(" ", tail)
 
 
 def _tail_alternatives(tail: str) -> list[str]:
@@ -290,7 +305,9 @@ _SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\left|\\right|\\displaystyle
                       r"\\(?:tiny|scriptsize|footnotesize|small|normalsize|large|Large|LARGE|huge|Huge)\b")
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\bUSD\b|\bdollars?\b|\beuros?\b|\bcents?\b", re.I)
 _PERCENT = re.compile(r"\\%|%|\s*\bpercent\b|\s*\\text\{\s*percent\s*\}", re.I)
-_DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°|\s*\bdegrees?\b", re.I)
+_DEGREES = re.compile(r"(?:\^\s*\{?\\circ\}?|°|\\degree\b)(?:\s*[CFK](?![A-Za-z]))?|\s*\bdegrees?\b(?:\s+(?:Celsius|Fahrenheit|Kelvin)\b)?"
+                      r"|(?<=\d)\s*\^\s*\{\s*(?:st|nd|rd|th)\s*\}", re.I)  # 90^\circ C, 12^{th}: a unit, an ordinal
+_REPEATING = re.compile(r"(?<![\d.])(-?)(\d*)\.(\d*)\\overline\s*\{(\d{1,50})\}")  # 0.1\overline{6} is 1/6
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:(?:,|\{,\})\d{3})+)(?![\d,])")
 _TRAILING_WORDS = re.compile(r"^([-+]?\d[\d.,/]*(?:\s*[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z .^{}\d/]*)$")
 _THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\[,!: ]|,\\!|\{,\}\\!)(?=\d{3}(?!\d))")
@@ -313,6 +330,8 @@ def normalize(ans: str) -> tuple[str, bool]:
     s = s.strip("$").removeprefix("\\(").removesuffix("\\)").removeprefix("\\[").removesuffix("\\]")
     s = _THIN_THOUSANDS.sub("", s)
     s = _SPACING.sub(lambda m: "\\frac" if m.group(0) in ("\\dfrac", "\\tfrac") else " ", s)
+    if "overline" in s:
+        s = _REPEATING.sub(_repeating, s)
     for _ in range(3):
         s = _WRAPPERS.sub(r"\1", s)
     s = _EMPTY_SET.sub(r"\\emptyset", s)
@@ -329,6 +348,13 @@ def normalize(ans: str) -> tuple[str, bool]:
     if m and not value_changing_tail(m.group(2)) and (len(m.group(2)) > 1 or s[len(m.group(1))] == " "):
         s = m.group(1)  # "45 minutes", "12cm" -> the number; "4x" is algebra, not a unit
     return " ".join(s.split()), percent
+
+
+def _repeating(m: re.Match) -> str:
+    """`a.b\\overline{c}` (c repeating for ever) as the exact fraction it is."""
+    sign, whole, fixed, rep = m.group(1), m.group(2) or "0", m.group(3), m.group(4)
+    value = Fraction(int(whole + fixed + rep) - int(whole + fixed), 10 ** len(fixed) * (10 ** len(rep) - 1))
+    return f"{sign}\\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
 _FRAC = re.compile(r"^([-+])?\\frac\{(-?\d+)\}\{(-?\d+)\}$|^([-+])?\\frac(\d)(\d)$")
@@ -413,6 +439,7 @@ _EXPONENT = re.compile(r"(?:\^|\*\*)\s*\{?\s*\(?\s*(\d+)")
 _FACTORIAL = re.compile(r"(\d+)\s*!")
 
 
+
 def is_safe(s: str, max_len: int = 600, max_exponent: int = 2000, max_depth: int = 12) -> bool:
     """Cheap screen before sympy: no exponent towers or huge powers/factorials, bounded length and nesting.
 
@@ -430,7 +457,7 @@ def is_safe(s: str, max_len: int = 600, max_exponent: int = 2000, max_depth: int
             return False
     if re.search(r"\*\*[^*]*\*\*", s.replace(" ", "")) and s.count("**") > 1:
         return False
-    if any(int(n) > 300 for n in _FACTORIAL.findall(s)) or s.count("!") > 3:
+    if any(int(n) > 300 for n in _FACTORIAL.findall(s)) or s.count("!") > 3 or _big_factorial_of_group(s):
         return False
     depth = best = 0
     for c in s:
@@ -438,6 +465,21 @@ def is_safe(s: str, max_len: int = 600, max_exponent: int = 2000, max_depth: int
         depth -= c in ")}]"
         best = max(best, depth)
     return best <= max_depth
+
+
+def _big_factorial_of_group(s: str) -> bool:
+    """A factorial of a bracketed group that may be huge: `(10^{100})!`, `{(2000)}!` (a power or 4+ digits)."""
+    for m in re.finditer(r"[)}\]]\s*!", s):
+        depth, j = 0, m.start()
+        while j >= 0:
+            depth += s[j] in ")}]"
+            depth -= s[j] in "({["
+            if depth == 0:
+                break
+            j -= 1
+        if re.search(r"\^|\*\*|!|\d{4}", s[max(j, 0):m.start()]):
+            return True
+    return False
 
 
 def _braced_prefix(s: str, start: int) -> str:

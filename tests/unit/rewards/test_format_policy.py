@@ -45,6 +45,16 @@ POLICY["F2"] += [(BOXED, "\\boxed{" + body + "}", 1.0) for body in (
     "\\color{#e0e0e0}5", "\\textcolor{white!50!black}{5}", "\\colorbox{yellow}{5}", "\\textcolor{red}5",
     "\\large 5", "\\scalebox{2}{5}", "\\llap{5}", "<span style='background-color: white'>5</span>",
     "<span style='opacity:0.5'>5</span>")]
+# red-team round 3 (blind): colour models, HTML tags and math delimiters that show nothing, end-of-turn tokens
+POLICY["F1"] += [(BOXED, "\\textcolor[gray]{1}{\\boxed{7}}", 0.0), (BOXED, "\\hphantom{\\boxed{7}}", 0.0)]
+POLICY["F2"] += [(BOXED, "\\boxed{" + body + "}", 0.0) for body in (
+    "\\textcolor[gray]{1}{7}", "\\textcolor[cmyk]{0,0,0,0}{7}", "<span></span>", "<br/>", "$\\,$", "\\(\\)", "\\[\\]")]
+POLICY["F2"] += [(BOXED, "\\boxed{" + body + "}", 1.0) for body in (
+    "\\textcolor[gray]{0.5}{7}", "<b>7</b>", "$7$", "\\(x\\)", "\\$", "3<4")]
+POLICY["F3"] += [(TEMPLATE, "<think>a</think><answer>7</answer><|im_end|>", 1.0),
+                 (TEMPLATE, "<think>a</think><answer>7</answer>\n<|eot_id|>\n", 1.0),
+                 (TEMPLATE, "<think>a</think><answer>7</answer><|im_end|> more", 0.0),
+                 (TEMPLATE, "<think>a</think><answer>7</answer><|im_end|><|im_end|>", 0.0)]
 CASES = [(key, *case) for key, cases in POLICY.items() for case in cases]
 
 
@@ -60,7 +70,7 @@ def test_every_format_row_of_the_readme_is_tested(readme_policy_ids):
 
 INVISIBLE = ["\\,", "\\;", "\\:", "\\!", "\\ ", " ", "~", "\\quad", "\\qquad", "{}", "\\phantom{x}", "\\hphantom{42}",
              "\\vphantom{X}", "\\text{ }", "\\mathrm{\\,}", "\\hspace{2em}", "\\displaystyle", "\\strut", "\\kern1em",
-             "\u200b"]
+             "\u200b", "<span></span>", "\\(\\)", "$\\;$"]
 # `\color{white}` hides everything after it in its group, so it is invisible, but not a harmless prefix
 # (red-team round 1: the old property pinned `\color{white}0` as visible, which is the defect)
 

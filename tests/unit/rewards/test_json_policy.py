@@ -99,6 +99,19 @@ POLICY = [
     ("J15", '{"e": "nobody"}', {"properties": {"e": {"format": "email"}}}, {}, 0.0, "schema_violation"),
     ("J15", '{"i": "999.1.1.1"}', {"properties": {"i": {"format": "ipv4"}}}, {}, 0.0, "schema_violation"),
     ("J15", '{"u": "x"}', {"properties": {"u": {"format": "uri"}}}, {}, 1.0, "valid"),
+    # red-team round 3 (blind): jsonschema's email check is `"@" in value`; a 5,001-digit integer; prose
+    # around the value may be a BOM or a fence of another language (J4); ECMA `.` with the u flag
+    ("J15", '{"e": "a@@b"}', {"properties": {"e": {"format": "email"}}}, {}, 0.0, "schema_violation"),
+    ("J15", '{"e": "@"}', {"properties": {"e": {"format": "email"}}}, {}, 0.0, "schema_violation"),
+    ("J15", '{"e": "a b@c.d"}', {"properties": {"e": {"format": "email"}}}, {}, 0.0, "schema_violation"),
+    ("J15", '{"e": "ann.lee@mail.example.org"}', {"properties": {"e": {"format": "email"}}}, {}, 1.0, "valid"),
+    ("J15", '{"e": "root@localhost"}', {"properties": {"e": {"format": "idn-email"}}}, {}, 1.0, "valid"),
+    ("J10", "1" + "0" * 5000, {"type": "integer"}, {}, 0.0, "too_long"),
+    ("J10", "Here: [1" + "0" * 5000 + "]", {"type": "array"}, {}, 0.0, "too_long"),
+    ("J10", "1" + "0" * 4299, {"type": "integer"}, {}, 1.0, "valid"),
+    ("J4", "\ufeff" + ANN, PERSON, {}, 1.0, "valid"),
+    ("J4", "```python\n" + ANN + "\n```", PERSON, {}, 1.0, "valid"),
+    ("J12", '"\U0001f600"', {"type": "string", "pattern": "^.$"}, {}, 1.0, "valid"),
 ]
 
 
@@ -118,7 +131,7 @@ def test_strict_loads_and_scan_building_blocks():
     assert loads_strict("[1, -0.5e3, true, null]") == [1, -500.0, True, None]
     for bad, reason in [("NaN", "non_finite_number"), ('{"a": 1e999}', "non_finite_number"),
                         ('{"a": {"b": 1, "b": 2}}', "duplicate_key"), ("{1: 2}", "invalid_json"),
-                        ("1" * 5000, "invalid_json"), ("\ufeff{}", "invalid_json")]:
+                        ("1" * 5000, "too_long"), ("\ufeff{}", "invalid_json")]:
         with pytest.raises(JsonExtractError) as exc:
             loads_strict(bad)
         assert exc.value.reason == reason, bad

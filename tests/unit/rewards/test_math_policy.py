@@ -229,7 +229,7 @@ POLICY["M6"] += [("\\boxed{7} or 8", "7", 0.0, "hedge"),
                  ("$\\boxed{7}$ or $8$", "7", 0.0, "hedge"),
                  ("\\boxed{7} (8 if we count the root)", "7", 0.0, "hedge"),
                  ("\\boxed{7} (8?)", "7", 0.0, "hedge"),
-                 ("\\boxed{7} unless n is odd, in which case 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7} unless n is odd, in which case 8", "7", 0.0, "retracted"),
                  ("\\boxed{100}, or one hundred", "100", 1.0, "correct"),
                  ("\\boxed{12}\n\n(1) If we add 5 and 7 we get 12.", "12", 1.0, "correct")]
 POLICY["M2"] += [("\\boxed{\\color{transparent}7}", "7", 0.0, "no_answer"),
@@ -263,6 +263,33 @@ POLICY["M9"] += [("\\boxed{12}^2", "12", 0.0, "wrong"),
 POLICY["M14"] += [("\\boxed{\\emptyset}", "\\varnothing", 1.0, "correct"),
                   ("\\boxed{\\{\\}}", "\\emptyset", 1.0, "correct"),
                   ("\\boxed{\u2205}", "\\{1\\}", 0.0, "wrong")]
+# red-team round 3 (blind): colour models, doubt words and padding after the box, relations before a bare
+# number or a box, degree units and ordinals, repeating decimals, a factorial of a huge power
+POLICY["M2"] += [("\\textcolor[gray]{1}{\\boxed{7}}", "7", 0.0, "no_answer"),
+                 ("\\textcolor[cmyk]{0,0,0,0}{\\boxed{7}}", "7", 0.0, "no_answer"),
+                 ("\\textcolor[gray]{0.5}{\\boxed{7}}", "7", 1.0, "correct"),
+                 ("\\boxed{\\textcolor[rgb]{1,0,0}{7}}", "7", 1.0, "correct")]
+POLICY["M5"] += [("\\boxed{7}, unless it is 8.", "7", 0.0, "retracted"),
+                 ("\\boxed{7} is what I'd say if I had to guess.", "7", 0.0, "retracted"),
+                 ("\\boxed{7}. Probably.", "7", 0.0, "retracted"),
+                 ("\\boxed{7}" + " " * 50_000 + "Wait, that is wrong.", "7", 0.0, "retracted"),
+                 ("\\boxed{7}" + "\\," * 5_000 + " or 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7}" + " " * 5_000 + "Check: 3 + 4 = 7.", "7", 1.0, "correct")]
+POLICY["M6"] += [("\\boxed{7}\\hspace{1cm} or 8", "7", 0.0, "hedge"), ("\\boxed{7}\\kern1em or 8", "7", 0.0, "hedge"),
+                 ("\\boxed{7}\\\\ or 8", "7", 0.0, "hedge"), ("\\boxed{7}\\hspace{1cm}", "7", 1.0, "correct")]
+POLICY["M8"] += [("Therefore x \u2248 17", "17", 0.0, "no_answer"), ("So x < 17.", "17", 0.0, "no_answer"),
+                 ("So x != 17.", "17", 0.0, "no_answer"), ("So x = 17.", "17", 1.0, "correct")]
+POLICY["M9"] += [("\\boxed{90^{\\circ}\\text{C}}", "90", 1.0, "correct"), ("\\boxed{20\\degree F}", "20", 1.0, "correct"),
+                 ("\\boxed{12^{\\text{th}}}", "12", 1.0, "correct"), ("\\boxed{x^{th}}", "x", 0.0, "prose")]
+POLICY["M10"] += [("x \\approx \\boxed{4}", "4", 0.0, "relation"), ("x \\sim \\boxed{4}", "4", 0.0, "relation"),
+                  ("x \u2248 \\boxed{4}", "4", 0.0, "relation")]
+POLICY["M14"] += [("\\boxed{0.\\overline{3}}", "\\frac{1}{3}", 1.0, "correct"),
+                  ("\\boxed{6.\\overline{9}}", "7", 1.0, "correct"),
+                  ("\\boxed{-1.\\overline{36}}", "-\\frac{15}{11}", 1.0, "correct"),
+                  ("\\boxed{0.1\\overline{6}}", "\\frac{1}{3}", 0.0, "wrong")]
+POLICY["M21"] = [("\\boxed{(10^{100})!}", "7", 0.0, "wrong"), ("\\boxed{9^{9^{9^{9}}}}", "7", 0.0, "wrong"),
+                 ("\\boxed{2^{2^{40}} - 2^{2^{40}} + 7}", "7", 0.0, "wrong"), ("\\boxed{5!/3!}", "20", 1.0, "correct"),
+                 ("\\boxed{(n+1)!}", "(n+1)!", 1.0, "correct")]
 CASES = [(key, *case) for key, cases in POLICY.items() for case in cases]
 
 
@@ -345,6 +372,8 @@ def _rewritings(g: Fraction) -> list[str]:
     out.append(f"\\boxed{{{'-' if g < 0 else ''}\\dfrac{{{abs(num) * 3}}}{{{den * 3}}}}}")
     if den > 1:
         out.append(f"The answer is {num}/{den}.")
+        if _repeating(g) is not None:
+            out.append(f"\\boxed{{{_repeating(g)}}}")
         if all(p in (2, 5) for p in _prime_factors(den)):
             out.append(f"\\boxed{{{float(g)!r}}}")
     else:
@@ -354,6 +383,19 @@ def _rewritings(g: Fraction) -> list[str]:
         if abs(num) >= 1000:
             out += [f"\\boxed{{{num:,}}}", "\\boxed{" + f"{num:,}".replace(",", "{,}") + "}"]
     return out
+
+
+def _repeating(g: Fraction) -> str | None:
+    """`g` as a repeating decimal `a.b\\overline{c}` (None when it terminates or repeats past 40 digits)."""
+    whole, rem, digits, seen = abs(g.numerator) // g.denominator, abs(g.numerator) % g.denominator, "", {}
+    while rem and rem not in seen and len(digits) <= 40:
+        seen[rem] = len(digits)
+        digits += str(rem * 10 // g.denominator)
+        rem = rem * 10 % g.denominator
+    if not rem or rem not in seen:
+        return None
+    k = seen[rem]
+    return f"{'-' if g < 0 else ''}{whole}.{digits[:k]}\\overline{{{digits[k:]}}}"
 
 
 def _prime_factors(n: int) -> set[int]:
@@ -447,3 +489,17 @@ def test_an_alternative_after_the_answer_is_a_hedge_unless_equal(g, words, joine
     if "boxed" not in other:  # "or \\boxed{g}" is refused as it stands (M7: an "or" before a box belongs to it)
         assert V.score(f"\\boxed{{{_latex(g)}}}" + same, answer=_latex(g)).reward == 1.0, same
     assert V.score(f"\\boxed{{{_latex(g)}}}" + differ, answer=_latex(g)).reward == 0.0, differ
+
+
+PADDING = st.sampled_from([" ", "\n", "\\,", "\\quad ", "~", "\\hspace{1em}", "\\kern2pt", "\\\\", "\u3000"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair=pairs, pad=PADDING, count=st.sampled_from([1, 400, 5_000, 40_000]),
+       tail=st.sampled_from([" Wait, that is wrong.", " or {w}", ". Or is it ${w}$?", " unless it is {w}.",
+                             " I am not confident."]))
+def test_padding_never_hides_a_retraction_or_an_alternative(pair, pad, count, tail):
+    """Red-team round 3: 50,000 spaces between the box and "Wait, that is wrong" hid the retraction."""
+    g, w = pair
+    completion = f"\\boxed{{{_latex(g)}}}" + pad * count + tail.format(w=_latex(w))
+    assert V.score(completion, answer=_latex(g)).reward == 0.0, (completion[:40], tail)

@@ -236,3 +236,14 @@ def test_multiple_of_is_decimal_exact(k, places, step_digit, off):
     schema = {"properties": {"n": {"multipleOf": float(step) if places else int(step)}}}
     reward = make("json_schema").score('{"n": ' + format(value, "f") + '}', schema=schema).reward
     assert reward == (0.0 if off else 1.0), (value, step)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), CALLS, st.integers(1, 60_000), st.sampled_from(["{", "{{ ", "[a] ", "{x} "]))
+def test_prose_brackets_before_call_blocks_are_no_nesting(data, calls, count, bracket):
+    """Red-team round 3: 50,000 prose `{` before a correct `<tool_call>` block refused it as too_deep (T13)."""
+    dumper = Dumper(data)
+    blocks = "".join(f"<tool_call>{dumper.ws()}{dumper.dump(c)}{dumper.ws()}</tool_call>\n" for c in calls)
+    text = (bracket * count)[:150_000] + "\n" + blocks
+    s = make("tool_call").score(text, tools=TOOLS, answer=calls)
+    assert s.reward == 1.0, (text[-200:], s.info)

@@ -109,6 +109,10 @@ POLICY = [
     ("T13", "[" * 65 + "]" * 65, [], 0.0, "too_deep"),
     ("T13", "x" * 200_001, [], 0.0, "too_long"),
     ("T13", "[a] " * 3000 + tc(A), [A], 1.0, "match"),
+    # red-team round 3 (blind): prose braces that cannot start JSON are no nesting, however many
+    ("T13", "{" * 50_000 + tc(A), [A], 1.0, "match"),
+    ("T13", "{ {{ " + "[" * 100 + D(A) + "]" * 100, [A], 0.0, "invalid_json"),
+    ("T13", "[" * 100 + D(A) + "]" * 100, [A], 0.0, "too_deep"),
 ]
 
 
