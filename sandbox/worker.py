@@ -26,7 +26,7 @@ import sys
 import time
 import traceback
 
-from . import cgroups, codec, isolation, kernel, zygote
+from . import cgroups, codec, isolation, kernel, warm, zygote
 
 JUDGE_GRACE_S = 5.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -89,13 +89,15 @@ class Worker:
                "fresh_ipc": self.layers.get("ns_ipc") == "ok" and not self.cfg.get("no_ipc_ns_per_job")}
         self.fresh_scratch = self.layers.get("ns_mount") == "ok"
         keep = ([ruleset] if ruleset is not None else []) + list(ctx["cgroup_fds"])
-        self.zygote_pid, self.ctl = zygote.start("sbx-zygote", zygote.candidate_entry, ctx, keep, 6)
+        self.zygote_pid, self.ctl = zygote.start("sbx-zygote", zygote.candidate_entry, ctx, keep, 6,
+                                                 warm.candidate_side)
         if ruleset is not None:
             os.close(ruleset)
         from . import judge  # noqa: F401  (imported before the judges' zygote forks, not per judge)
 
         limits = {"output_bytes": self.cfg["output_bytes"], "response_bytes": self.cfg["response_bytes"]}
-        self.judge_zygote_pid, self.judge_ctl = zygote.start("sbx-judges", judge_entry, {"limits": limits}, [], 7)
+        self.judge_zygote_pid, self.judge_ctl = zygote.start("sbx-judges", judge_entry, {"limits": limits}, [], 7,
+                                                             lambda: warm.judge_side(limits))
 
     def _self_test(self) -> None:
         source, checks = isolation.probe_job(self.layers, self.plan(5.0, "tests"))
