@@ -93,10 +93,11 @@ class Worker:
                                                  warm.candidate_side)
         if ruleset is not None:
             os.close(ruleset)
-        from . import judge  # noqa: F401  (imported before the judges' zygote forks, not per judge)
+        from . import judge  # imported before the judges' zygote forks, not per judge
 
         limits = {"output_bytes": self.cfg["output_bytes"], "response_bytes": self.cfg["response_bytes"]}
-        self.judge_zygote_pid, self.judge_ctl = zygote.start("sbx-judges", judge_entry, {"limits": limits}, [], 7,
+        jctx = {"limits": limits, "judge": judge}
+        self.judge_zygote_pid, self.judge_ctl = zygote.start("sbx-judges", judge_entry, jctx, [], 7,
                                                              lambda: warm.judge_side(limits))
 
     def _self_test(self) -> None:
@@ -288,8 +289,7 @@ class Worker:
 
 def judge_entry(ctx: dict, msg: bytes, fds: list[int]) -> None:
     """The judge process, forked by the judges' zygote: read the spec frame, judge, write the verdict."""
-    from . import judge
-
+    judge = ctx["judge"]  # not an import statement: even a cached one runs import machinery per judge
     kernel.set_name("sbx-judge")
     io_mode, deadline = struct.unpack("=?d", msg)
     req, resp, out, err, c_pidfd, verdict_w, spec_fd = fds
@@ -346,10 +346,13 @@ def _zombie_stat(pid: int) -> tuple[int | None, float]:
     Fields 14-15 are utime and stime in clock ticks, field 52 the exit code in waitpid(2)'s format.
     """
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None, 0.0
+    try:
+        fields = os.read(fd, 4096).rsplit(b")", 1)[1].split()
+    finally:
+        os.close(fd)
     return int(fields[49]), (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
