@@ -145,7 +145,7 @@ def _reset_interpreter(as_main: bool) -> dict:
     sys.stderr = io.TextIOWrapper(io.FileIO(STDERR, "w", closefd=False), encoding="utf-8",
                                   write_through=True)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
-        signal.signal(sig, signal.SIG_DFL)
+        kernel.set_signal(sig, signal.SIG_DFL)
     sys.argv = ["solution.py"]
     module = types.ModuleType("__main__" if as_main else "solution")
     module.__dict__["__builtins__"] = __builtins__

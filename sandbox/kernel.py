@@ -10,6 +10,7 @@ and child.py. x86_64 and aarch64 share the Landlock syscall numbers used here.
 
 from __future__ import annotations
 
+import _signal
 import ctypes
 import errno
 import os
@@ -53,8 +54,27 @@ def setns(fd: int, nstype: int) -> None:
 
 
 def set_name(name: str) -> None:
-    """The process name `ps` and `perf` show (best effort, at most 15 bytes)."""
-    _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    """The process name `ps` and `perf` show (best effort, at most 15 bytes). Written to /proc, not through
+    ctypes: a process's first ctypes call touches ~60 pages, which a fresh fork copies (the judge makes no
+    other; measured 0.07 vs 0.2 ms of CPU in a fresh child)."""
+    try:
+        fd = os.open("/proc/thread-self/comm", os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+        return
+    try:
+        os.write(fd, name.encode()[:15])
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def set_signal(sig: int, handler):
+    """`signal.signal` without its enum round trip (`signal.signal` turns the old handler into a
+    `Handlers` member in Python code: ~60 pages touched, 0.2 ms for four calls in a fresh child).
+    Returns the old handler as `_signal` gives it, which this function accepts back."""
+    return _signal.signal(int(sig), handler if callable(handler) else int(handler))
 
 
 def reap_discarding_status() -> None:
