@@ -26,7 +26,7 @@ import sys
 import time
 import traceback
 
-from . import cgroups, codec, isolation, kernel, warm, zygote
+from . import cgroups, child, codec, isolation, kernel, warm, zygote
 
 JUDGE_GRACE_S = 5.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -86,7 +86,8 @@ class Worker:
     def _start_zygotes(self, ruleset: int | None, sfilter) -> None:
         """The candidates' zygote first, while this process is still small; then the judges' zygote."""
         ctx = {"ruleset": ruleset, "seccomp": sfilter, "cgroup_fds": self.group.join_fds if self.group else [],
-               "fresh_ipc": self.layers.get("ns_ipc") == "ok" and not self.cfg.get("no_ipc_ns_per_job")}
+               "fresh_ipc": self.layers.get("ns_ipc") == "ok" and not self.cfg.get("no_ipc_ns_per_job"),
+               "stdio": child.stdio_objects()}
         self.fresh_scratch = self.layers.get("ns_mount") == "ok"
         keep = ([ruleset] if ruleset is not None else []) + list(ctx["cgroup_fds"])
         self.zygote_pid, self.ctl = zygote.start("sbx-zygote", zygote.candidate_entry, ctx, keep, 6,

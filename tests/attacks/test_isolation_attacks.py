@@ -148,6 +148,18 @@ def test_the_zygotes_warm_up_leaves_no_candidate_behind(one):
     assert (r.status, r.passed) == ("pass", 1), r
 
 
+def test_unflushed_output_does_not_reach_the_next_jobs_stdout(one):
+    """Every job's sys.stdout/sys.stderr are copies of wrappers its zygote made once (child.stdio_objects):
+    text job A leaves in their buffers, unflushed (os._exit skips the flush), must not be written by job B."""
+    a, b = _tag("stdout")
+    src = (f"import os, sys\nsys.stdout.write({a!r} + {b!r})\nsys.stderr.write({a!r})\n"
+           "def add(x, y):\n    os._exit(0)\n")
+    r = one.run_tests(src, ADD_TESTS)
+    assert r.status == "exited", r
+    r = one.run_io("import sys\nsys.stdout.write('x')\nprint(sys.stdin.read().strip())\n", "in", "xin\n")
+    assert r.status == "pass", r  # anything left over from A would precede 'x'
+
+
 def test_scratch_files_do_not_reach_the_next_job(one):
     a, b = _tag("file")
     r = one.run_tests(f"open('left_behind', 'w').write({a + b!r})\ndef ok():\n    return True\n", ["assert ok()"])
