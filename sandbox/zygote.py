@@ -3,8 +3,10 @@
 Why: a child forked from a long-lived process inherits a copy of its whole heap. The worker's heap held
 earlier jobs' sources and verdicts, so a candidate could read them from its own memory. The zygote is
 forked by the worker at start-up, before any job, with only the isolation policies (Landlock ruleset fd,
-compiled seccomp program, cgroup fds, limits) and the interpreter; its objects are frozen (`gc.freeze`,
-which also spares the children copy-on-write faults from the collector). Per job it receives, over a unix
+compiled seccomp program, cgroup fds, limits, the candidate's unwritten stdio wrappers) and the interpreter;
+it runs a warm-up of fixed jobs of the package's own (warm.py: specialised bytecode and filled caches are
+then inherited instead of rebuilt per job), then its objects are frozen (`gc.freeze`, which also spares the
+children copy-on-write faults from the collector). Per job it receives, over a unix
 socket, one fixed byte and the job's pipe ends, forks, and sends the child's pid back. The job's source
 reaches the child through one of those pipes after the fork (child.start_job), so the zygote's memory is
 the same before and after every job: nothing of job N is in what job N+1 inherits.
