@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+from . import kernel
+
 ROOT = "/sys/fs/cgroup"
 CONTROLLERS = ("cpu", "memory", "pids")
 PREFIX = "sbx-"
@@ -74,15 +76,11 @@ class JobGroup:
 
     def pids(self) -> list[int]:
         """Live processes in the group (exited ones leave the list at exit, before they are reaped)."""
-        fd = os.open(os.path.join(self.dirs[2], "cgroup.procs"), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            return [int(x) for x in _pread_all(fd).split()]
-        finally:
-            os.close(fd)
+        return [int(x) for x in kernel.read_file(os.path.join(self.dirs[2], "cgroup.procs")).split()]
 
     def charged(self) -> int:
         """Tasks the pids controller still counts, zombies included (they leave only when reaped)."""
-        return int(_pread_all(self._read_fds[0]))
+        return int(kernel.pread_all(self._read_fds[0]))
 
     def remove(self) -> None:
         for fd in [*getattr(self, "join_fds", ()), *getattr(self, "_read_fds", ())]:
@@ -100,14 +98,6 @@ def join(fds: list[int]) -> None:
     """Move the calling process into the group (the zygote, once)."""
     for fd in fds:
         os.write(fd, b"0")
-
-
-def _pread_all(fd: int) -> bytes:
-    chunks, offset = [], 0
-    while chunk := os.pread(fd, 1 << 16, offset):
-        chunks.append(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
 
 
 def _write(path: str, name: str, value: int) -> None:

@@ -60,7 +60,7 @@ def start_job(ctx: dict, fds: dict[str, int]) -> None:
         os.close(fds["src"])
         if ctx["fresh_ipc"]:
             kernel.unshare(kernel.CLONE_NEWIPC)  # SysV/mq objects of this job die with its last process
-        _write_file("/proc/self/oom_score_adj", b"1000")  # out of memory, the job dies, never the zygote
+        kernel.write_file("/proc/self/oom_score_adj", b"1000")  # out of memory, the job dies, never the zygote
         targets = {STDIN: _stdin(job.get("stdin") or "") if plan["kind"] == "io" else os.open("/dev/null", 0),
                    STDOUT: fds["out"], STDERR: fds["err"], SETUP: fds["setup"]}
         if plan["kind"] != "io":
@@ -84,15 +84,6 @@ def _report_setup_failure(e: BaseException) -> None:
         codec.write_all(_setup_fd, f"{type(e).__name__}: {e}"[:300].encode("utf-8", "replace"))
     except BaseException:
         pass
-
-
-def _write_file(path: str, data: bytes) -> None:
-    """os-level: no text wrapper to build (each object a fresh child touches costs it a copied page)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def _stdin(text: str) -> int:

@@ -347,13 +347,9 @@ def _zombie_stat(pid: int) -> tuple[int | None, float]:
     Fields 14-15 are utime and stime in clock ticks, field 52 the exit code in waitpid(2)'s format.
     """
     try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        fields = kernel.read_file(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()
     except OSError:
         return None, 0.0
-    try:
-        fields = os.read(fd, 4096).rsplit(b")", 1)[1].split()
-    finally:
-        os.close(fd)
     return int(fields[49]), (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
