@@ -22,8 +22,8 @@ from pipes the candidate's code never holds, not from its frames. After each job
 
 Invariant: nothing of job N is observable in job N+1 that runs in the same worker. How each channel is
 closed: memory (the candidate's process is forked from the zygote, which never held a source, test,
-answer or verdict; the source reaches it by pipe after the fork, and the worker moves it with splice(2)
-without reading it), files, xattrs and ACLs (a new tmpfs per job, detached whole after it), SysV and POSIX
+answer or verdict -- its warm-up before the first job runs fixed data of the package's own, warm.py --; the
+source reaches it by pipe after the fork, and the worker moves it with splice(2) without reading it), files, xattrs and ACLs (a new tmpfs per job, detached whole after it), SysV and POSIX
 IPC (denied by seccomp, and a fresh IPC namespace per job), processes, zombies and pids (all killed and
 reaped before the next job; the cgroup's pids count is back to the zygote alone), environment and fds (the
 zygote's are empty; the child keeps fds 0-4 only). Tested in tests/attacks/test_isolation_attacks.py.

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+from . import kernel
+
 ROOT = "/sys/fs/cgroup"
 CONTROLLERS = ("cpu", "memory", "pids")
 PREFIX = "sbx-"
@@ -65,24 +67,25 @@ class JobGroup:
             _write(self.dirs[0], "cpu.shares", 1024)
             self.join_fds = [os.open(os.path.join(d, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
                              for d in self.dirs]
+            # pids.current is kept open and re-read from offset 0 (no open or text wrapper per read); not
+            # cgroup.procs: v1 caches its pid list per open file, so a re-read could be stale
+            self._read_fds = [os.open(os.path.join(self.dirs[2], "pids.current"), os.O_RDONLY | os.O_CLOEXEC)]
         except OSError:
             self.remove()
             raise
 
     def pids(self) -> list[int]:
         """Live processes in the group (exited ones leave the list at exit, before they are reaped)."""
-        with open(os.path.join(self.dirs[2], "cgroup.procs")) as f:
-            return [int(x) for x in f.read().split()]
+        return [int(x) for x in kernel.read_file(os.path.join(self.dirs[2], "cgroup.procs")).split()]
 
     def charged(self) -> int:
         """Tasks the pids controller still counts, zombies included (they leave only when reaped)."""
-        with open(os.path.join(self.dirs[2], "pids.current")) as f:
-            return int(f.read())
+        return int(kernel.pread_all(self._read_fds[0]))
 
     def remove(self) -> None:
-        for fd in getattr(self, "join_fds", ()):
+        for fd in [*getattr(self, "join_fds", ()), *getattr(self, "_read_fds", ())]:
             os.close(fd)
-        self.join_fds = []
+        self.join_fds, self._read_fds = [], []
         for d in reversed(self.dirs):
             try:
                 os.rmdir(d)

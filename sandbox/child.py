@@ -60,8 +60,7 @@ def start_job(ctx: dict, fds: dict[str, int]) -> None:
         os.close(fds["src"])
         if ctx["fresh_ipc"]:
             kernel.unshare(kernel.CLONE_NEWIPC)  # SysV/mq objects of this job die with its last process
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write("1000")  # when the job's cgroup runs out of memory, the job dies, never the zygote
+        kernel.write_file("/proc/self/oom_score_adj", b"1000")  # out of memory, the job dies, never the zygote
         targets = {STDIN: _stdin(job.get("stdin") or "") if plan["kind"] == "io" else os.open("/dev/null", 0),
                    STDOUT: fds["out"], STDERR: fds["err"], SETUP: fds["setup"]}
         if plan["kind"] != "io":
@@ -73,9 +72,9 @@ def start_job(ctx: dict, fds: dict[str, int]) -> None:
         os._exit(70)
     try:
         if plan["kind"] == "io":
-            run_program(source)
+            run_program(source, ctx.get("stdio"))
         else:
-            serve_calls(source)
+            serve_calls(source, ctx.get("stdio"))
     finally:
         os._exit(1)
 
@@ -129,15 +128,41 @@ def confine(plan: dict, fds: dict[int, int], ruleset_fd: int | None, seccomp_fil
     _setup_fd = -1
 
 
-def _reset_interpreter(as_main: bool) -> dict:
-    """Fresh stdio objects over fds 0-2, default signals, and an empty module to run the source in."""
-    sys.stdin = io.TextIOWrapper(io.FileIO(STDIN, "r", closefd=False), encoding="utf-8")
-    sys.stdout = io.TextIOWrapper(io.FileIO(STDOUT, "w", closefd=False), encoding="utf-8",
-                                  write_through=False)
-    sys.stderr = io.TextIOWrapper(io.FileIO(STDERR, "w", closefd=False), encoding="utf-8",
-                                  write_through=True)
+def stdio_objects() -> tuple:
+    """sys.stdin, sys.stdout and sys.stderr for the candidate: text wrappers over fds 0-2 (no buffer layer).
+
+    Built once by the worker for the candidates' zygote (`ctx["stdio"]`) over fds as every job has them --
+    stdout and stderr pipes, stdin a seekable file (/dev/null here, /dev/null or a memfd in a job) -- since a
+    wrapper records at birth whether its file is seekable. Nothing is ever written through them before a
+    job, and each job writes only through its own copy-on-write copy. Why: building them in each fresh child
+    cost ~70 page faults, 0.2 ms of CPU.
+    """
+    saved = {fd: os.dup(fd) for fd in (STDOUT, STDERR)}
+    r, w = os.pipe()
+    try:
+        for fd in saved:
+            os.dup2(w, fd)
+        return _new_stdio()
+    finally:
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(r)
+        os.close(w)
+
+
+def _new_stdio() -> tuple:
+    return (io.TextIOWrapper(io.FileIO(STDIN, "r", closefd=False), encoding="utf-8"),
+            io.TextIOWrapper(io.FileIO(STDOUT, "w", closefd=False), encoding="utf-8", write_through=False),
+            io.TextIOWrapper(io.FileIO(STDERR, "w", closefd=False), encoding="utf-8", write_through=True))
+
+
+def _reset_interpreter(as_main: bool, stdio: tuple | None) -> dict:
+    """Stdio objects over fds 0-2 (`stdio_objects`, else new ones), default signals, and an empty module to
+    run the source in."""
+    sys.stdin, sys.stdout, sys.stderr = stdio or _new_stdio()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
-        signal.signal(sig, signal.SIG_DFL)
+        kernel.set_signal(sig, signal.SIG_DFL)
     sys.argv = ["solution.py"]
     module = types.ModuleType("__main__" if as_main else "solution")
     module.__dict__["__builtins__"] = __builtins__
@@ -161,9 +186,9 @@ def _short_exc(e: BaseException) -> str:
     return f"{type(e).__name__}: {str(e)[:300]}"
 
 
-def serve_calls(source: str) -> None:
+def serve_calls(source: str, stdio: tuple | None = None) -> None:
     """Load the candidate, report its callables, then answer `call` frames until EOF. Never returns."""
-    ns = _reset_interpreter(as_main=False)
+    ns = _reset_interpreter(False, stdio)
     try:
         exec(compile(source, "solution.py", "exec"), ns)
     except Exception as e:
@@ -186,10 +211,10 @@ def serve_calls(source: str) -> None:
         _send(reply)
 
 
-def run_program(source: str) -> None:
+def run_program(source: str, stdio: tuple | None = None) -> None:
     """Run the source as __main__ with the prepared stdin; the exit status (SystemExit's code, 1 for an
     uncaught exception) is all it reports, and the worker reads it from the kernel, not from a frame."""
-    ns = _reset_interpreter(as_main=True)
+    ns = _reset_interpreter(True, stdio)
     code = 0
     try:
         exec(compile(source, "solution.py", "exec"), ns)

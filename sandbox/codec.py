@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import struct
 from collections import Counter
 
@@ -177,9 +178,12 @@ def unpack(body: bytes) -> dict:
 
 def read_exact(fd: int, n: int) -> bytes:
     """Blocking read of exactly n bytes; EOF raises EOFError. Used where no deadline is needed."""
-    import os
-
-    chunks, got = [], 0
+    b = os.read(fd, n)
+    if len(b) == n:  # the usual case: one read
+        return b
+    if not b:
+        raise EOFError
+    chunks, got = [b], len(b)
     while got < n:
         b = os.read(fd, min(n - got, 1 << 20))
         if not b:
@@ -198,8 +202,6 @@ def read_frame(fd: int, limit: int = 1 << 30) -> dict:
 
 
 def write_all(fd: int, data: bytes) -> None:
-    import os
-
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

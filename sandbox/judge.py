@@ -38,7 +38,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from . import testcode
+from . import kernel, testcode
 from .channel import DETAIL_CHARS, Channel
 from .remote import Abort, CandidateError, CheckFailed, Checks, Raises, exc_filter, proxy
 from .result import STATUSES
@@ -233,14 +233,14 @@ def _under_deadline(chan: Channel, fn) -> dict:
     def on_alarm(_sig, _frame):
         raise chan.fail("timeout", "wall-clock limit reached")
 
-    old = signal.signal(signal.SIGALRM, on_alarm)
+    old = kernel.set_signal(signal.SIGALRM, on_alarm)
     try:
         # repeats after the deadline: an Abort swallowed (a gc callback, `except BaseException`) is raised again
         signal.setitimer(signal.ITIMER_REAL, max(chan.deadline - time.monotonic(), 1e-3), 0.05)
         return fn()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        kernel.set_signal(signal.SIGALRM, old)
 
 
 def run_judge(kind: str, fds: dict, deadline: float, limits: dict, spec: dict) -> dict:

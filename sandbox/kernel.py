@@ -3,13 +3,15 @@
 unshare, setns, mount, prctl (no_new_privs, parent-death signal, child subreaper, name), capset, a status-less
 waitpid, Landlock (raw syscalls:
 the PyPI `landlock` package covers files only, not TCP or signal scoping) and a seccomp deny-list built
-with pyseccomp. Every function raises OSError with the errno on failure, so the worker can report which
-layer is missing. What this module does NOT do: decide policy (which paths, which limits); see worker.py
+with pyseccomp. Also the per-job helpers a freshly forked process calls, kept to os-level calls (every page a
+fresh fork touches is copied): small /proc and /sys files, the process name, signal dispositions. Every
+function raises OSError with the errno on failure, so the worker can report which layer is missing. What this module does NOT do: decide policy (which paths, which limits); see worker.py
 and child.py. x86_64 and aarch64 share the Landlock syscall numbers used here.
 """
 
 from __future__ import annotations
 
+import _signal
 import ctypes
 import errno
 import os
@@ -53,8 +55,54 @@ def setns(fd: int, nstype: int) -> None:
 
 
 def set_name(name: str) -> None:
-    """The process name `ps` and `perf` show (best effort, at most 15 bytes)."""
-    _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    """The process name `ps` and `perf` show (best effort, at most 15 bytes). Written to /proc, not through
+    ctypes: a process's first ctypes call touches ~60 pages, which a fresh fork copies (the judge makes no
+    other; measured 0.07 vs 0.2 ms of CPU in a fresh child)."""
+    try:
+        fd = os.open("/proc/thread-self/comm", os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+        return
+    try:
+        os.write(fd, name.encode()[:15])
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def pread_all(fd: int) -> bytes:
+    """All of a file from offset 0 (a /proc or /sys file re-read through a kept fd)."""
+    chunks, offset = [], 0
+    while chunk := os.pread(fd, 1 << 16, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def read_file(path: str) -> bytes:
+    """A small /proc or /sys file through os-level calls: no file object or text wrapper per read."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return pread_all(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file(path: str, data: bytes) -> None:
+    """os-level, as `read_file` (in a fresh child each object touched costs a copied page)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def set_signal(sig: int, handler):
+    """`signal.signal` without its enum round trip (`signal.signal` turns the old handler into a
+    `Handlers` member in Python code: ~60 pages touched, 0.2 ms for four calls in a fresh child).
+    Returns the old handler as `_signal` gives it, which this function accepts back."""
+    return _signal.signal(int(sig), handler if callable(handler) else int(handler))
 
 
 def reap_discarding_status() -> None:

@@ -108,6 +108,28 @@ def _bound_and_read(source: str) -> tuple[set[str], set[str]]:
     return bound, read
 
 
+_FLAT_STATEMENTS = (ast.Assert, ast.Expr, ast.Pass)
+_SCOPES_AND_BINDINGS = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)
+
+
+def _flat_names(tree: ast.Module) -> tuple[set[str], set[str]] | None:
+    """`_bound_and_read` for the usual block, a few asserts or expressions with no nested scope and no
+    binding: nothing is bound and every name is read. None for anything else (the symbol tables decide).
+    Why: building symbol tables in a freshly forked judge touches pages of its own (measured: ~100 page
+    faults, ~0.3 ms of CPU per judge for three one-line asserts)."""
+    if not all(isinstance(s, _FLAT_STATEMENTS) for s in tree.body):
+        return None
+    read = set()
+    for node in ast.walk(tree):
+        if isinstance(node, _SCOPES_AND_BINDINGS):
+            return None
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                return None
+            read.add(node.id)
+    return set(), read
+
+
 def _is_main_guard(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.If) and any(isinstance(n, ast.Name) and n.id == "__name__"
                                             for n in ast.walk(stmt.test))
@@ -134,13 +156,14 @@ def _no_required_args(fn: ast.FunctionDef) -> bool:
 def prepare(source: str) -> Prepared:
     """Parse and rewrite one block of test code. Raises SyntaxError for test code that does not parse."""
     tree = ast.parse(source, FILENAME)
+    names = _flat_names(tree)  # before the rewrite adds names of its own
     rw = _Rewriter()
     tree = rw.visit(tree)
-    bound, read = _bound_and_read(source)
+    bound, read = names or _bound_and_read(source)
     bound -= rw.from_solution  # bound only by the dropped `from solution import ...`
     free = {n for n in read - bound - _BUILTINS if not n.startswith(("__", "."))} | rw.from_solution
     defs = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
-    called = _called_at_top(tree)
+    called = _called_at_top(tree) if defs else set()
     call_check = any(d.name == "check" for d in defs) and "check" not in called
     tests = tuple(dict.fromkeys(d.name for d in defs if d.name.startswith("test") and d.name not in called
                                 and _no_required_args(d)))

@@ -26,7 +26,7 @@ import sys
 import time
 import traceback
 
-from . import cgroups, codec, isolation, kernel, zygote
+from . import cgroups, child, codec, isolation, kernel, warm, zygote
 
 JUDGE_GRACE_S = 5.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -86,16 +86,20 @@ class Worker:
     def _start_zygotes(self, ruleset: int | None, sfilter) -> None:
         """The candidates' zygote first, while this process is still small; then the judges' zygote."""
         ctx = {"ruleset": ruleset, "seccomp": sfilter, "cgroup_fds": self.group.join_fds if self.group else [],
-               "fresh_ipc": self.layers.get("ns_ipc") == "ok" and not self.cfg.get("no_ipc_ns_per_job")}
+               "fresh_ipc": self.layers.get("ns_ipc") == "ok" and not self.cfg.get("no_ipc_ns_per_job"),
+               "stdio": child.stdio_objects()}
         self.fresh_scratch = self.layers.get("ns_mount") == "ok"
         keep = ([ruleset] if ruleset is not None else []) + list(ctx["cgroup_fds"])
-        self.zygote_pid, self.ctl = zygote.start("sbx-zygote", zygote.candidate_entry, ctx, keep, 6)
+        self.zygote_pid, self.ctl = zygote.start("sbx-zygote", zygote.candidate_entry, ctx, keep, 6,
+                                                 warm.candidate_side)
         if ruleset is not None:
             os.close(ruleset)
-        from . import judge  # noqa: F401  (imported before the judges' zygote forks, not per judge)
+        from . import judge  # imported before the judges' zygote forks, not per judge
 
         limits = {"output_bytes": self.cfg["output_bytes"], "response_bytes": self.cfg["response_bytes"]}
-        self.judge_zygote_pid, self.judge_ctl = zygote.start("sbx-judges", judge_entry, {"limits": limits}, [], 7)
+        jctx = {"limits": limits, "judge": judge}
+        self.judge_zygote_pid, self.judge_ctl = zygote.start("sbx-judges", judge_entry, jctx, [], 7,
+                                                             lambda: warm.judge_side(limits))
 
     def _self_test(self) -> None:
         source, checks = isolation.probe_job(self.layers, self.plan(5.0, "tests"))
@@ -286,8 +290,7 @@ class Worker:
 
 def judge_entry(ctx: dict, msg: bytes, fds: list[int]) -> None:
     """The judge process, forked by the judges' zygote: read the spec frame, judge, write the verdict."""
-    from . import judge
-
+    judge = ctx["judge"]  # not an import statement: even a cached one runs import machinery per judge
     kernel.set_name("sbx-judge")
     io_mode, deadline = struct.unpack("=?d", msg)
     req, resp, out, err, c_pidfd, verdict_w, spec_fd = fds
@@ -344,8 +347,7 @@ def _zombie_stat(pid: int) -> tuple[int | None, float]:
     Fields 14-15 are utime and stime in clock ticks, field 52 the exit code in waitpid(2)'s format.
     """
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
+        fields = kernel.read_file(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()
     except OSError:
         return None, 0.0
     return int(fields[49]), (int(fields[11]) + int(fields[12])) / CLK_TCK

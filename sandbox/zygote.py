@@ -3,8 +3,10 @@
 Why: a child forked from a long-lived process inherits a copy of its whole heap. The worker's heap held
 earlier jobs' sources and verdicts, so a candidate could read them from its own memory. The zygote is
 forked by the worker at start-up, before any job, with only the isolation policies (Landlock ruleset fd,
-compiled seccomp program, cgroup fds, limits) and the interpreter; its objects are frozen (`gc.freeze`,
-which also spares the children copy-on-write faults from the collector). Per job it receives, over a unix
+compiled seccomp program, cgroup fds, limits, the candidate's unwritten stdio wrappers) and the interpreter;
+it runs a warm-up of fixed jobs of the package's own (warm.py: specialised bytecode and filled caches are
+then inherited instead of rebuilt per job), then its objects are frozen (`gc.freeze`, which also spares the
+children copy-on-write faults from the collector). Per job it receives, over a unix
 socket, one fixed byte and the job's pipe ends, forks, and sends the child's pid back. The job's source
 reaches the child through one of those pipes after the fork (child.start_job), so the zygote's memory is
 the same before and after every job: nothing of job N is in what job N+1 inherits.
@@ -30,14 +32,17 @@ from . import cgroups, child, kernel
 FD_NAMES = ("setup", "src", "out", "err", "req", "resp")
 
 
-def serve(ctl: socket.socket, name: str, entry, ctx: dict, nfds: int) -> None:
-    """A zygote's loop; never returns. Per message: fork, run `entry(ctx, message, fds)` in the child."""
+def serve(ctl: socket.socket, name: str, entry, ctx: dict, nfds: int, warm=None) -> None:
+    """A zygote's loop; never returns. Per message: fork, run `entry(ctx, message, fds)` in the child.
+    `warm()` runs once first, before the freeze (warm.py: code every job runs, on our own fixed data)."""
     kernel.set_name(name)
     kernel.prctl(kernel.PR_SET_DUMPABLE, 0)
     if ctx.get("cgroup_fds"):
         cgroups.join(ctx["cgroup_fds"])  # so its children are born in the job's group: no move per job
         for fd in ctx["cgroup_fds"]:
             os.close(fd)
+    if warm is not None:
+        warm()
     gc.collect()
     gc.freeze()
     while True:
@@ -58,7 +63,7 @@ def serve(ctl: socket.socket, name: str, entry, ctx: dict, nfds: int) -> None:
         ctl.send(struct.pack("i", pid))
 
 
-def start(name: str, entry, ctx: dict, keep: list[int], nfds: int) -> tuple[int, socket.socket]:
+def start(name: str, entry, ctx: dict, keep: list[int], nfds: int, warm=None) -> tuple[int, socket.socket]:
     """Fork a zygote from the worker (before any job); returns (its pid, the worker's socket end).
 
     `keep` lists the worker's fds the zygote needs (ruleset, cgroup fds, ...); every other fd is closed.
@@ -81,7 +86,7 @@ def start(name: str, entry, ctx: dict, keep: list[int], nfds: int) -> tuple[int,
                 if fd not in keep_set:
                     os.dup2(null, fd)
             os.close(null)
-            serve(theirs, name, entry, ctx, nfds)
+            serve(theirs, name, entry, ctx, nfds, warm)
         finally:
             os._exit(1)
     theirs.close()

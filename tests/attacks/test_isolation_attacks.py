@@ -122,6 +122,44 @@ def test_previous_job_is_not_among_the_next_jobs_objects(one):
     assert (r.status, r.passed) == ("pass", 4), r
 
 
+WARM_LEFTOVERS = (
+    "import gc\n"
+    "def mine():\n    return 1\n"
+    "def leftovers():\n"
+    "    gc.unfreeze()  # the zygote's frozen objects become visible to get_objects\n"
+    "    names = set()\n"
+    "    for o in gc.get_objects():\n"
+    "        code = getattr(o, '__code__', None)\n"
+    "        if code is not None and code.co_filename == 'solution.py':\n"
+    "            names.add(o.__name__)\n"
+    "        elif isinstance(o, type) and getattr(o, '__module__', None) == 'solution':\n"
+    "            names.add(o.__name__)\n"
+    "    return sorted(names - {'leftovers'})\n"
+)
+
+
+def test_the_zygotes_warm_up_leaves_no_candidate_behind(one):
+    """The zygotes run a fixed job of our own before they freeze (sandbox/warm.py): its candidate's
+    functions and classes must be gone, so a job finds only its own (`mine` is the positive control)."""
+    from sandbox import warm
+
+    assert "def pair" in warm.SOURCE and "class Box" in warm.SOURCE  # the names a leftover would carry
+    r = one.run_tests(WARM_LEFTOVERS, ["assert leftovers() == ['mine']"])
+    assert (r.status, r.passed) == ("pass", 1), r
+
+
+def test_unflushed_output_does_not_reach_the_next_jobs_stdout(one):
+    """Every job's sys.stdout/sys.stderr are copies of wrappers its zygote made once (child.stdio_objects):
+    text job A leaves in their buffers, unflushed (os._exit skips the flush), must not be written by job B."""
+    a, b = _tag("stdout")
+    src = (f"import os, sys\nsys.stdout.write({a!r} + {b!r})\nsys.stderr.write({a!r})\n"
+           "def add(x, y):\n    os._exit(0)\n")
+    r = one.run_tests(src, ADD_TESTS)
+    assert r.status == "exited", r
+    r = one.run_io("import sys\nsys.stdout.write('x')\nprint(sys.stdin.read().strip())\n", "in", "xin\n")
+    assert r.status == "pass", r  # anything left over from A would precede 'x'
+
+
 def test_scratch_files_do_not_reach_the_next_job(one):
     a, b = _tag("file")
     r = one.run_tests(f"open('left_behind', 'w').write({a + b!r})\ndef ok():\n    return True\n", ["assert ok()"])

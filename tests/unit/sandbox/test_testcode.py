@@ -87,3 +87,26 @@ def test_pytest_raises_is_one_check_and_fails_when_nothing_is_raised():
 def test_syntax_errors_in_tests_surface():
     with pytest.raises(SyntaxError):
         testcode.prepare("assert (")
+
+
+FLAT = ["assert add(1, 2) == 3", "assert f(x)[0].y == g(*a, **k)", "assert f'{f(1)!r:>{w}}' == s",
+        "f(1)\nassert len(g()) == n if c else m", "assert not (a and b or f(c)), msg", "pass",
+        "assert {f(1): [g(2), *h]} == {1: (2,)}", "assert __name__ and __debug__", "assert x[f(1):g(2)]"]
+NOT_FLAT = ["x = f(1)\nassert x", "assert [f(i) for i in r]", "assert (y := f(1)) == y", "assert (lambda: f)()",
+            "import math\nassert math.pi", "del x", "for i in r:\n    assert f(i)", "assert all(f(i) for i in r)",
+            "def test_a():\n    assert f(1)", "from solution import f\nassert f(1)"]
+
+
+@pytest.mark.parametrize("src", FLAT)
+def test_flat_blocks_read_the_names_the_symbol_tables_read(src):
+    """The shortcut for flat blocks (no scope, no binding) agrees with the symbol tables it replaces."""
+    import ast
+
+    assert testcode._flat_names(ast.parse(src)) == testcode._bound_and_read(src)
+
+
+@pytest.mark.parametrize("src", NOT_FLAT)
+def test_blocks_with_a_scope_or_a_binding_go_to_the_symbol_tables(src):
+    import ast
+
+    assert testcode._flat_names(ast.parse(src)) is None
