@@ -110,7 +110,11 @@ MEANINGS: dict[str, str] = {
     "health.regression_se": "regression: fires when a held-out mean drops by more than this many standard errors",
     "health.stop_on": "monitors that stop the run when they fire (`all`: any); the step is checkpointed first",
     "ray.address": "a Ray cluster to join (null: start a local one)",
-    "ray.num_cpus": "CPUs given to a local Ray (null: all)",
+    "ray.num_cpus": "CPUs given to a local Ray (null: all); not with `address` (the nodes declare theirs)",
+    "ray.learner_resources": "custom Ray resources the learner asks for, e.g. `{learner_node: 1}`: it runs only on a "
+                             "node started with them (`ray start --resources`); a local Ray declares them",
+    "ray.sampler_resources": "custom Ray resources each sampler asks for, e.g. `{sampler_node: 1}` (a node "
+                             "declaring 2 takes two samplers); a replacement for a lost sampler asks for the same",
 }
 
 TRL_NAMES = {  # GRPOConfig's names; "~" where the meaning only roughly matches

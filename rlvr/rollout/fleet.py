@@ -1,7 +1,8 @@
 """Rollouts: prompts -> samplers -> completions -> rewards, as one batch the learner can use.
 
 `SamplerFleet` spreads a batch of prompts over several sampler actors and survives an actor's death (it is
-restarted, given the current weights and asked again). `score_groups` turns completions into rewards with the
+restarted, given the current weights and asked again), also when its whole Ray node is lost: the replacement
+asks for the same resources, so Ray puts it on another node that offers them. `score_groups` turns completions into rewards with the
 `rewards` worker pool. The groups are `rlvr.types.Group`s: the sampler makes them, the fleet attaches each
 one's data row, scoring fills their completions in place. This module does not compute advantages
 (`rlvr.learn.samples`) or touch the learner.
@@ -62,7 +63,7 @@ class SamplerFleet:
                 try:
                     got = ray.get(ref)
                     break
-                except ray.exceptions.RayActorError as err:
+                except _lost() as err:
                     ref = self._restart(index, err).generate.remote([r["prompt"] for r in part], **sampling)
             for row, group in zip(part, got, strict=True):
                 group.row = row
@@ -99,10 +100,18 @@ class SamplerFleet:
         for i, ref in enumerate(refs):
             try:
                 out.append(ray.get(ref))
-            except ray.exceptions.RayActorError as err:
+            except _lost() as err:
                 actor = self._restart(i, err)
                 out.append(ray.get(getattr(actor, method).remote(*args, **kwargs)))
         return out
+
+
+def _lost() -> tuple[type[Exception], ...]:
+    """What a call to a sampler raises when the sampler is gone: its actor died (its process, or its whole node
+    with everything on it), or its result was lost with the node's object store before the driver fetched it."""
+    import ray
+
+    return ray.exceptions.RayActorError, ray.exceptions.ObjectLostError
 
 
 def score_groups(groups: list[Group], reward: Any, pool: Any) -> None:

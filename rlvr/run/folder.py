@@ -34,7 +34,8 @@ OUTPUTS = (*outputs.ALL, "config.resolved.json")
 RESUMABLE = frozenset({
     "run.steps", "run.eval_every", "run.save_every", "run.log_every", "run.output_dir",
     "rewards.workers", "rewards.timeout_s", "sampler.num_samplers", "sampler.kv_cache_gib",
-    "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus", "sync.check", "sync.tolerance",
+    "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus", "ray.learner_resources",
+    "ray.sampler_resources", "sync.check", "sync.tolerance",
     "sync.mode", "sync.update_tolerance",
     # the health monitors only watch (and may stop) the run: any of their keys may change
     *(f"health.{f.name}" for f in fields(HealthConfig)),

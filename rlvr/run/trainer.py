@@ -103,6 +103,10 @@ class Trainer:
         ws = self.actors.sync
         self.say(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
                  f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})")
+        where = self.actors.placement()
+        if len({where["learner"], *where["samplers"]}) > 1:  # a multi-node cluster: say what runs where
+            short = [str(n)[:8] for n in (where["learner"], *where["samplers"])]
+            self.say(f"[rlvr] learner on node {short[0]}, samplers on {', '.join(short[1:])}")
 
     def _submit_next(self):
         """Draw the next batch of rows and start generating it."""
