@@ -5,8 +5,8 @@ processes `ray start` would run on separate machines). The run is `rlvr.run`'s o
 config: `smoke` by default, a tiny model built on the fly) joined to that cluster through the one config line
 a user writes (`ray.address`), with the placement keys: the head declares `learner_node`, each worker
 `sampler_node`, so the learner runs on the head and the samplers on workers, and every weight push crosses
-object stores. Once step `--kill-after` is logged, the node of sampler 0 is removed (its raylet, object store
-and workers killed) while the next batch generates; the fleet replaces its samplers on the other worker
+object stores. Right after step `--kill-after` is logged, the node of sampler 0 is removed (its raylet, object
+store and workers killed) while the next batch generates there; the fleet replaces its samplers on the other worker
 and the run goes on. Written per run: the nodes, where each actor ran before and after the loss, the steps
 requested and completed, the restarts, per-step sync seconds and bytes, the checkpoint reached.
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -68,12 +67,11 @@ def start_cluster(workers: int, samplers: int):
 
 
 def run_on_cluster(config: str, run_dir: Path, *, steps: int, samplers: int, workers: int, kill_after: int) -> dict:
-    """Start the cluster, train on it while a `NodeKiller` removes the first sampler's node, and report."""
+    """Start the cluster, train on it, lose sampler 0's node after step `kill_after`, and report."""
     import ray
 
     from rlvr.config import load_config
     from rlvr.run.cli import prepare
-    from rlvr.run.trainer import Trainer
 
     if workers < 2 or not 1 <= kill_after < steps:
         raise ValueError("need >= 2 worker nodes and 1 <= kill_after < steps (a step must follow the loss)")
@@ -84,47 +82,37 @@ def run_on_cluster(config: str, run_dir: Path, *, steps: int, samplers: int, wor
                                f"ray.sampler_resources={{{SAMPLER_RESOURCE}: 1}}", f"run.output_dir={run_dir}",
                                f"run.steps={steps}", f"sampler.num_samplers={samplers}", "run.save_every=1"])
     job = prepare(cfg)
-    trainer = Trainer(cfg, job)
-    killer = NodeKiller(cluster, trainer, run_dir, after_step=kill_after)
+    trainer = _trainer_losing_a_node(cluster, kill_after)(cfg, job)
     try:
-        killer.start()
         trainer.run()
-        killer.join(timeout=1)
         placement_after = trainer.actors.placement()
         nodes = _nodes(cluster, ray.nodes())
     finally:
-        killer.stop.set()
         trainer.close()
         job.pool.close()
         ray.shutdown()
         cluster.shutdown()
-    return _report(run_dir, steps, nodes, killer, placement_after, total_s=time.perf_counter() - t0)
+    return _report(run_dir, steps, nodes, trainer.loss, placement_after, total_s=time.perf_counter() - t0)
 
 
-class NodeKiller(threading.Thread):
-    """Once step `after_step` is in the run's metrics, removes the node sampler 0 runs on (the on-policy
-    loop submits the next batch before logging a step: the node goes while that batch generates)."""
+def _trainer_losing_a_node(cluster, after_step: int):
+    """rlvr's `Trainer`, which removes the node of sampler 0 right after logging step `after_step`: the
+    on-policy loop has already submitted the next batch there, so the node goes while that batch generates."""
+    from rlvr.run.trainer import Trainer
 
-    def __init__(self, cluster, trainer, run_dir: Path, after_step: int):
-        super().__init__(daemon=True)
-        self.cluster, self.trainer, self.metrics, self.after_step = cluster, trainer, run_dir / "metrics.jsonl", after_step
-        self.stop = threading.Event()
-        self.placement_before: dict | None = None
-        self.killed: str | None = None
+    class LosingTrainer(Trainer):
+        loss: dict = {"after_step": after_step, "killed": None, "placement_before": None}
 
-    def run(self) -> None:
-        while not self.stop.wait(0.2):
-            if self.after_step in _logged_steps(self.metrics):
-                self.placement_before = self.trainer.actors.placement()
-                self.killed = self.placement_before["samplers"][0]
-                node = next(n for n in self.cluster.worker_nodes if n.node_id == self.killed)
-                common.log(f"step {self.after_step} logged: removing node {self.killed[:12]} (sampler 0's)")
-                self.cluster.remove_node(node)
-                return
+        def _record(self, *args) -> None:
+            super()._record(*args)
+            if self.step == after_step:
+                before = self.actors.placement()
+                node = next(n for n in cluster.worker_nodes if n.node_id == before["samplers"][0])
+                common.log(f"step {after_step} logged: removing node {node.node_id[:12]} (sampler 0's)")
+                cluster.remove_node(node)
+                self.loss = {"after_step": after_step, "killed": node.node_id, "placement_before": before}
 
-
-def _logged_steps(metrics: Path) -> set[int]:
-    return {row["step"] for row in _step_rows(metrics)}
+    return LosingTrainer
 
 
 def _step_rows(metrics: Path) -> list[dict]:
@@ -141,15 +129,15 @@ def _nodes(cluster, table: list[dict]) -> list[dict]:
              "resources": {k: v for k, v in n["Resources"].items() if not k.startswith("node:")}} for n in table]
 
 
-def _report(run_dir: Path, steps: int, nodes: list[dict], killer: NodeKiller, after: dict, total_s: float) -> dict:
+def _report(run_dir: Path, steps: int, nodes: list[dict], loss: dict, after: dict, total_s: float) -> dict:
     rows = _step_rows(run_dir / "metrics.jsonl")
     latest = run_dir / "checkpoints" / "LATEST"
-    before = killer.placement_before or {}
+    before = loss["placement_before"] or {}
     return {
         "nodes": nodes, "head_node": next(n["node_id"] for n in nodes if n["role"] == "head"),
         "learner_node": after["learner"], "sampler_nodes_before": before.get("samplers"),
-        "sampler_nodes_after": after["samplers"], "node_killed": killer.killed is not None,
-        "killed_node": killer.killed, "killed_after_step": killer.after_step,
+        "sampler_nodes_after": after["samplers"], "node_killed": loss["killed"] is not None,
+        "killed_node": loss["killed"], "killed_after_step": loss["after_step"],
         "steps_requested": steps, "steps_completed": len(rows), "logged_steps": [r["step"] for r in rows],
         "sampler_restarts": rows[-1]["sampler_restarts"] if rows else 0,
         "checkpoint": latest.read_text().strip() if latest.exists() else None,

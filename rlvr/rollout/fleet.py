@@ -46,25 +46,26 @@ class SamplerFleet:
         self.restarts = 0
         self.max_restarts = max_restarts
 
-    def submit(self, rows: list[dict], **sampling) -> list[tuple[int, list[dict], Any]]:
+    def submit(self, rows: list[dict], **sampling) -> list[tuple[int, list[dict], Any, Any]]:
         """Start generating each row's `prompt` on every actor; returns handles to pass to `collect`."""
         parts = _chunks(rows, len(self.actors))
-        return [(i, part, self.actors[i].generate.remote([r["prompt"] for r in part], **sampling))
+        return [(i, part, self.actors[i].generate.remote([r["prompt"] for r in part], **sampling), self.actors[i])
                 for i, part in enumerate(parts) if part]
 
-    def collect(self, pending: list[tuple[int, list[dict], Any]], **sampling) -> list[Group]:
+    def collect(self, pending: list[tuple[int, list[dict], Any, Any]], **sampling) -> list[Group]:
         """Wait for `submit`'s groups in row order, each with its row attached (ready for `score_groups`),
         regenerating the parts of actors that died."""
         import ray
 
         groups: list[Group] = []
-        for index, part, ref in pending:
+        for index, part, ref, actor in pending:
             while True:
                 try:
                     got = ray.get(ref)
                     break
                 except _lost() as err:
-                    ref = self._restart(index, err).generate.remote([r["prompt"] for r in part], **sampling)
+                    actor = self._restart(index, err, dead=actor)
+                    ref = actor.generate.remote([r["prompt"] for r in part], **sampling)
             for row, group in zip(part, got, strict=True):
                 group.row = row
                 groups.append(group)
@@ -73,9 +74,13 @@ class SamplerFleet:
     def generate(self, rows: list[dict], **sampling) -> list[Group]:
         return self.collect(self.submit(rows, **sampling), **sampling)
 
-    def _restart(self, index: int, err: Exception):
+    def _restart(self, index: int, err: Exception, dead: Any):
+        """Replace actor `index`, unless `dead` is already replaced: calls made before a loss (a prefetched batch,
+        an eval) fail one by one, and each would otherwise replace the healthy replacement again."""
         import ray
 
+        if self.actors[index] is not dead:
+            return self.actors[index]
         self.restarts += 1
         if self.restarts > self.max_restarts:
             raise RuntimeError(f"sampler {index} died {self.restarts} times; giving up") from err
@@ -95,13 +100,14 @@ class SamplerFleet:
         a dead actor is restarted once and asked again."""
         import ray
 
-        refs = [getattr(actor, method).remote(*args, **kwargs) for actor in self.actors]
+        actors = list(self.actors)
+        refs = [getattr(actor, method).remote(*args, **kwargs) for actor in actors]
         out = []
         for i, ref in enumerate(refs):
             try:
                 out.append(ray.get(ref))
             except _lost() as err:
-                actor = self._restart(i, err)
+                actor = self._restart(i, err, dead=actors[i])
                 out.append(ray.get(getattr(actor, method).remote(*args, **kwargs)))
         return out
 

@@ -90,3 +90,14 @@ def test_other_errors_are_not_taken_for_a_lost_node(fleet_with_a_doomed_sampler)
     with pytest.raises(RuntimeError, match="a bug"):
         fleet.generate([{"prompt": "p"}, {"prompt": "q"}], group_size=1, max_tokens=4)
     assert fleet.restarts == 0
+
+
+@pytest.mark.parametrize("fleet_with_a_doomed_sampler", LOST[:1], indirect=True)
+def test_calls_made_before_the_loss_do_not_replace_the_replacement(fleet_with_a_doomed_sampler):
+    """A batch prefetched on the lost sampler fails after an eval already replaced it: one loss, one restart."""
+    fleet, made = fleet_with_a_doomed_sampler
+    pending = fleet.submit([{"prompt": "p"}, {"prompt": "q"}], group_size=1, max_tokens=4)  # on the doomed one
+    assert fleet.call_all("ready") == [0, 1]  # the eval meets the loss first and replaces sampler 0
+    groups = fleet.collect(pending, group_size=1, max_tokens=4)
+    assert [g.completions[0].text for g in groups] == ["p@0", "q@1"]
+    assert fleet.restarts == 1 and len(made) == 3 and fleet.actors[0] is made[2]
