@@ -92,7 +92,8 @@ def run_on_cluster(config: str, run_dir: Path, *, steps: int, samplers: int, wor
         job.pool.close()
         ray.shutdown()
         cluster.shutdown()
-    return _report(run_dir, steps, nodes, trainer.loss, placement_after, total_s=time.perf_counter() - t0)
+    out = _report(run_dir, steps, nodes, trainer.loss, placement_after, total_s=time.perf_counter() - t0)
+    return {"model": cfg.model.path, "samplers": samplers, **out}
 
 
 def _trainer_losing_a_node(cluster, after_step: int):

@@ -1,5 +1,5 @@
 """A real multi-node Ray cluster on one machine: a head and two worker nodes, each its own raylet and object
-store (`ray.cluster_utils.Cluster`, through `rlvr.bench.cluster`). The smoke run joins it with `ray.address`,
+store (`ray.cluster_utils.Cluster`, through `python -m rlvr.bench cluster --quick`). The smoke run joins it with `ray.address`,
 the learner lands on the head and the sampler on a worker through `ray.learner_resources` /
 `ray.sampler_resources`; that worker is removed mid-run. The sampler must come back on the other worker and
 the run must finish every step with every metrics line and its checkpoint.
@@ -9,14 +9,26 @@ Slow (a cluster, a learner and vLLM twice): it runs in CI under the slow marker.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
+
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "RAY_AUTH_MODE": "disabled", "HF_HUB_OFFLINE": "1",
+       "TOKENIZERS_PARALLELISM": "false"}
 
 
 @pytest.mark.slow
 def test_run_on_three_nodes_survives_losing_the_samplers_node(tmp_path):
-    from rlvr.bench.cluster import run_on_cluster
-
-    out = run_on_cluster("smoke", tmp_path / "run", steps=3, samplers=1, workers=2, kill_after=1)
+    result = tmp_path / "cluster.json"
+    proc = subprocess.run([sys.executable, "-m", "rlvr.bench", "cluster", "--quick", "--out", str(result),
+                           "--run-dir", str(tmp_path / "run")], env=ENV, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = json.loads(result.read_text())
+    assert out["benchmark"] == "cluster" and out["model"] == "tiny:0" and out["samplers"] == 1
+    assert out["machine"]["date"] and len(out["load_avg_end"]) == 3
     nodes = {n["node_id"]: n for n in out["nodes"]}
     workers = {n for n, info in nodes.items() if info["role"] == "worker"}
     assert len(nodes) == 3 and len(workers) == 2  # each its own raylet: three node ids
@@ -35,6 +47,11 @@ def test_run_on_three_nodes_survives_losing_the_samplers_node(tmp_path):
     # nothing lost: every step logged, checkpointed at the end, the adapter saved
     assert out["steps_requested"] == out["steps_completed"] == 3 and out["logged_steps"] == [1, 2, 3]
     assert out["checkpoint"] == "step-000003" and out["adapter_saved"]
+    run = tmp_path / "run"
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    assert [r["step"] for r in rows if "reward_mean" in r] == [1, 2, 3]
+    assert (run / "checkpoints" / "LATEST").read_text().strip() == "step-000003"
+    assert (run / "checkpoints" / "step-000003").is_dir()
 
     # weights crossed object stores every step (head -> worker), and the samplers served them exactly
     for s in steps:
