@@ -81,15 +81,18 @@ def run_on_cluster(config: str, run_dir: Path, *, steps: int, samplers: int, wor
     cfg = load_config(config, [f"ray.address={cluster.address}", f"ray.learner_resources={{{LEARNER_RESOURCE}: 1}}",
                                f"ray.sampler_resources={{{SAMPLER_RESOURCE}: 1}}", f"run.output_dir={run_dir}",
                                f"run.steps={steps}", f"sampler.num_samplers={samplers}", "run.save_every=1"])
-    job = prepare(cfg)
-    trainer = _trainer_losing_a_node(cluster, kill_after)(cfg, job)
+    job = trainer = None
     try:
+        job = prepare(cfg)
+        trainer = _trainer_losing_a_node(cluster, kill_after)(cfg, job)
         trainer.run()
         placement_after = trainer.actors.placement()
         nodes = _nodes(cluster, ray.nodes())
     finally:
-        trainer.close()
-        job.pool.close()
+        if trainer is not None:
+            trainer.close()
+        if job is not None:
+            job.pool.close()
         ray.shutdown()
         cluster.shutdown()
     out = _report(run_dir, steps, nodes, trainer.loss, placement_after, total_s=time.perf_counter() - t0)
