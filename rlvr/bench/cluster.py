@@ -34,6 +34,9 @@ def add_arguments(p) -> None:
     p.add_argument("--workers", type=int, default=2, help="worker nodes (>= 2: one is lost, one takes over)")
     p.add_argument("--kill-after", type=int, default=1, help="remove the samplers' node once this step is logged")
     p.add_argument("--run-dir", default=None, help="the run's folder (default: a fresh temporary one)")
+    p.add_argument("--lora-rank", type=int, default=16,
+                   help="the learner's LoRA rank (16: the tiny model's adapter, ~0.3 MB, is above Ray's 100 KB "
+                        "inline limit, so every push goes through the object stores, as a real model's does)")
 
 
 def run(args) -> dict:
@@ -42,7 +45,7 @@ def run(args) -> dict:
     run_dir = Path(args.run_dir or tempfile.mkdtemp(prefix="rlvr-cluster-"))
     machine = common.machine_info()
     payload = run_on_cluster(args.config, run_dir, steps=steps, samplers=samplers, workers=args.workers,
-                             kill_after=args.kill_after)
+                             kill_after=args.kill_after, lora_rank=args.lora_rank)
     payload = {"benchmark": "cluster", "quick": bool(args.quick), "config": args.config, **payload,
                "machine": machine}
     rows = [[s["step"], s["sync_s"], s["sync_bytes"], s["sync_max_diff"], s["sampler_restarts"]]
@@ -66,7 +69,8 @@ def start_cluster(workers: int, samplers: int):
     return cluster
 
 
-def run_on_cluster(config: str, run_dir: Path, *, steps: int, samplers: int, workers: int, kill_after: int) -> dict:
+def run_on_cluster(config: str, run_dir: Path, *, steps: int, samplers: int, workers: int, kill_after: int,
+                   lora_rank: int) -> dict:
     """Start the cluster, train on it, lose sampler 0's node after step `kill_after`, and report."""
     import ray
 
@@ -80,7 +84,8 @@ def run_on_cluster(config: str, run_dir: Path, *, steps: int, samplers: int, wor
     common.log(f"cluster up in {time.perf_counter() - t0:.0f} s: head + {workers} worker nodes at {cluster.address}")
     cfg = load_config(config, [f"ray.address={cluster.address}", f"ray.learner_resources={{{LEARNER_RESOURCE}: 1}}",
                                f"ray.sampler_resources={{{SAMPLER_RESOURCE}: 1}}", f"run.output_dir={run_dir}",
-                               f"run.steps={steps}", f"sampler.num_samplers={samplers}", "run.save_every=1"])
+                               f"run.steps={steps}", f"sampler.num_samplers={samplers}", "run.save_every=1",
+                               f"learner.lora_rank={lora_rank}", f"learner.lora_alpha={2 * lora_rank}"])
     job = trainer = None
     try:
         job = prepare(cfg)
@@ -95,20 +100,29 @@ def run_on_cluster(config: str, run_dir: Path, *, steps: int, samplers: int, wor
             job.pool.close()
         ray.shutdown()
         cluster.shutdown()
-    out = _report(run_dir, steps, nodes, trainer.loss, placement_after, total_s=time.perf_counter() - t0)
+    out = _report(run_dir, steps, nodes, trainer.loss, placement_after, trainer.adapter_nodes,
+                  total_s=time.perf_counter() - t0)
     return {"model": cfg.model.path, "samplers": samplers, **out}
 
 
 def _trainer_losing_a_node(cluster, after_step: int):
     """rlvr's `Trainer`, which removes the node of sampler 0 right after logging step `after_step`: the
     on-policy loop has already submitted the next batch there, so the node goes while that batch generates."""
+    import ray
+
     from rlvr.run.trainer import Trainer
 
     class LosingTrainer(Trainer):
-        loss: dict = {"after_step": after_step, "killed": None, "placement_before": None}
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.loss = {"after_step": after_step, "killed": None, "placement_before": None}
+            self.adapter_nodes: dict[int, list[str]] = {}
 
         def _record(self, *args) -> None:
             super()._record(*args)
+            # the nodes whose object store holds this step's pushed adapter (none: it travelled inline)
+            ref = self.actors.sync._adapter
+            self.adapter_nodes[self.step] = ray.experimental.get_object_locations([ref])[ref]["node_ids"]
             if self.step == after_step:
                 before = self.actors.placement()
                 node = next(n for n in cluster.worker_nodes if n.node_id == before["samplers"][0])
@@ -133,7 +147,8 @@ def _nodes(cluster, table: list[dict]) -> list[dict]:
              "resources": {k: v for k, v in n["Resources"].items() if not k.startswith("node:")}} for n in table]
 
 
-def _report(run_dir: Path, steps: int, nodes: list[dict], loss: dict, after: dict, total_s: float) -> dict:
+def _report(run_dir: Path, steps: int, nodes: list[dict], loss: dict, after: dict, adapter_nodes: dict,
+            total_s: float) -> dict:
     rows = _step_rows(run_dir / "metrics.jsonl")
     latest = run_dir / "checkpoints" / "LATEST"
     before = loss["placement_before"] or {}
@@ -147,6 +162,7 @@ def _report(run_dir: Path, steps: int, nodes: list[dict], loss: dict, after: dic
         "checkpoint": latest.read_text().strip() if latest.exists() else None,
         "adapter_saved": (run_dir / "adapter" / "adapter_model.safetensors").exists(),
         "per_step": [{k: r.get(k) for k in ("step", "sync_s", "sync_bytes", "sync_max_diff", "sync_update_loss",
-                                            "gen_s", "step_s", "sampler_restarts")} for r in rows],
+                                            "gen_s", "step_s", "sampler_restarts")}
+                     | {"adapter_object_nodes": adapter_nodes.get(r["step"])} for r in rows],
         "total_s": round(total_s, 1), "run_dir": str(run_dir),
     }
