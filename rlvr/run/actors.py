@@ -90,7 +90,7 @@ class Actors:
     sampler_dtype: str
 
     @classmethod
-    def start(cls, cfg, job) -> Actors:
+    def start(cls, cfg, job, say=print) -> Actors:
         import ray
 
         from rlvr.learn.learner import make_learner_actor
@@ -98,7 +98,7 @@ class Actors:
 
         rc, lc, sc = cfg.ray, cfg.learner, cfg.sampler
         init_ray(rc.address, rc.num_cpus, local_resources(rc.learner_resources, rc.sampler_resources, sc.num_samplers))
-        _warn_unplaceable(rc.learner_resources, rc.sampler_resources)
+        _warn_unplaceable(rc.learner_resources, rc.sampler_resources, say)
         dtype = pick_dtype(sc.dtype)  # "auto" -> this machine's fast dtype; the learner exports in it
         ncpu = os.cpu_count() or 1
         cpus = cpu_shares(ray.cluster_resources().get("CPU", ncpu), sc.num_samplers)
@@ -158,12 +158,12 @@ class Actors:
                 pass
 
 
-def _warn_unplaceable(learner: Mapping[str, float], sampler: Mapping[str, float]) -> None:
-    """Say, instead of hanging silently, when no node of the cluster offers what an actor asks for."""
+def _warn_unplaceable(learner: Mapping[str, float], sampler: Mapping[str, float], say) -> None:
+    """Say (on the person's console), instead of hanging silently, when no node offers what an actor asks for."""
     import ray
 
     nodes = ray.nodes()
     for who, resources in (("the learner", learner), ("a sampler", sampler)):
         if missing := unplaceable(resources, nodes):
-            print(f"[rlvr] WARNING: no node of the Ray cluster declares {missing} in the amounts {who} asks for "
-                  f"({dict(resources)}); it waits until such a node joins (ray start --resources=...)", flush=True)
+            say(f"[rlvr] WARNING: no node of the Ray cluster declares {missing} in the amounts {who} asks for "
+                f"({dict(resources)}); it waits until such a node joins (ray start --resources=...)")

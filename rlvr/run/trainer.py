@@ -80,7 +80,7 @@ class Trainer:
         t0 = time.perf_counter()
         n = self.cfg.sampler.num_samplers
         self.say(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})")
-        self.actors = Actors.start(self.cfg, self.job)
+        self.actors = Actors.start(self.cfg, self.job, say=self.say)
         self.tis = grpo.tis_enabled(self.cfg.algo.tis, sampler_dtype=self.actors.sampler_dtype,
                                     learner_dtype=self.cfg.learner.dtype)
         self.say(f"[rlvr] truncated importance sampling {'on' if self.tis else 'off'} (algo.tis {self.cfg.algo.tis}: "
