@@ -240,14 +240,37 @@ class RunSection(Section):
         require(self.log_every >= 1, "run.log_every must be >= 1")
 
 
+# Resources Ray itself accounts for: rlvr reserves these (cpu shares, a GPU for the learner), not the config.
+_RAY_BUILTIN_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
+
+
 @dataclass(frozen=True)
 class RayConfig(Section):
     _name = "ray"
     address: str | None = None
     num_cpus: int | None = None
+    # Custom Ray resources each actor asks for (`{learner_node: 1}`): Ray places the actor only on a node that
+    # declares them (`ray start --resources='{"learner_node": 1}'`); a sampler asks for its own each. A local
+    # Ray (no address) declares what the actors ask for, so the same config runs on a laptop.
+    learner_resources: dict = field(default_factory=dict)
+    sampler_resources: dict = field(default_factory=dict)
 
     def _check(self) -> None:
         require(self.num_cpus is None or self.num_cpus >= 1, "ray.num_cpus must be >= 1 or null")
+        require(self.num_cpus is None or not self.address,
+                "ray.num_cpus sizes a local Ray; with ray.address the cluster's nodes declare their own CPUs")
+        for key in ("learner_resources", "sampler_resources"):
+            _check_resources(f"ray.{key}", getattr(self, key))
+
+
+def _check_resources(where: str, resources: Mapping) -> None:
+    """Ray custom resources: non-empty names other than Ray's own, finite quantities > 0."""
+    for name, amount in resources.items():
+        require(isinstance(name, str) and bool(name), f"{where}: resource names must be non-empty strings")
+        require(name not in _RAY_BUILTIN_RESOURCES,
+                f"{where}.{name}: rlvr reserves {name} itself; name a custom resource (e.g. learner_node: 1)")
+        require(isinstance(amount, int | float) and not isinstance(amount, bool) and math.isfinite(amount)
+                and amount > 0, f"{where}.{name} must be a number > 0; got {amount!r}")
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,11 @@ MEANINGS: dict[str, str] = {
     "env.step_timeout_s": "limit per environment step (an overrun ends its episode with reward 0)",
     "env.strict": "stop the run when an episode's token prefix breaks (drift); false: count it in drift_events",
     "ray.address": "a Ray cluster to join (null: start a local one)",
-    "ray.num_cpus": "CPUs given to a local Ray (null: all)",
+    "ray.num_cpus": "CPUs given to a local Ray (null: all); not with `address` (the nodes declare theirs)",
+    "ray.learner_resources": "custom Ray resources the learner asks for, e.g. `{learner_node: 1}`: it runs only on a "
+                             "node started with them (`ray start --resources`); a local Ray declares them",
+    "ray.sampler_resources": "custom Ray resources each sampler asks for, e.g. `{sampler_node: 1}` (a node "
+                             "declaring 2 takes two samplers); a replacement for a lost sampler asks for the same",
 }
 
 TRL_NAMES = {  # GRPOConfig's names; "~" where the meaning only roughly matches

@@ -1,4 +1,4 @@
-"""`python -m rlvr.bench rollout|step|sync [options]`: run one benchmark, print its table, write its JSON."""
+"""`python -m rlvr.bench rollout|step|sync|cluster [options]`: run one benchmark, print its table, write its JSON."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from rlvr.bench import common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rlvr.bench import rollout, step, sync
+    from rlvr.bench import cluster, rollout, step, sync
 
     parser = argparse.ArgumentParser(prog="python -m rlvr.bench", description=__doc__)
     subs = parser.add_subparsers(dest="benchmark", required=True)
-    for name, module in (("rollout", rollout), ("step", step), ("sync", sync)):
+    for name, module in (("rollout", rollout), ("step", step), ("sync", sync), ("cluster", cluster)):
         p = subs.add_parser(name, help=module.__doc__.splitlines()[0])
         p.add_argument("--quick", action="store_true", help="tiny model, few prompts and tokens (CI)")
         p.add_argument("--out", default=None, help=f"JSON path (default results/{name}.json; PNG beside it)")

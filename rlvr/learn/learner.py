@@ -363,15 +363,17 @@ def _set_rng_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def make_learner_actor(model_dir: str, *, num_cpus: float = 1, num_gpus: float | None = None, **kwargs):
+def make_learner_actor(model_dir: str, *, num_cpus: float = 1, num_gpus: float | None = None,
+                       resources: dict[str, float] | None = None, **kwargs):
     """Start a `Learner` as a Ray actor (Ray must be initialised); `kwargs` go to `Learner`.
 
-    `num_gpus=None` takes one GPU when the cluster has one, else none. A factory rather than a
+    `num_gpus=None` takes one GPU when the cluster has one, else none; `resources` are custom Ray resources
+    that pin it to the nodes declaring them (`ray.learner_resources`). A factory rather than a
     module-level `ray.remote(Learner)` so that importing this module does not import Ray.
     """
     import ray
 
     if num_gpus is None:
         num_gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
-    actor_cls = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(Learner)
+    actor_cls = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, resources=dict(resources or {}))(Learner)
     return actor_cls.remote(model_dir, **kwargs)

@@ -1,7 +1,8 @@
 """Rollouts: prompts -> samplers -> completions -> rewards, as one batch the learner can use.
 
 `SamplerFleet` spreads a batch of prompts over several sampler actors and survives an actor's death (it is
-restarted, given the current weights and asked again). `score_groups` turns completions into rewards with the
+restarted, given the current weights and asked again), also when its whole Ray node is lost: the replacement
+asks for the same resources, so Ray puts it on another node that offers them. `score_groups` turns completions into rewards with the
 `rewards` worker pool. The groups are `rlvr.types.Group`s: the sampler makes them, the fleet attaches each
 one's data row, scoring fills their completions in place. This module does not compute advantages
 (`rlvr.learn.samples`) or touch the learner.
@@ -45,25 +46,26 @@ class SamplerFleet:
         self.restarts = 0
         self.max_restarts = max_restarts
 
-    def submit(self, rows: list[dict], **sampling) -> list[tuple[int, list[dict], Any]]:
+    def submit(self, rows: list[dict], **sampling) -> list[tuple[int, list[dict], Any, Any]]:
         """Start generating each row's `prompt` on every actor; returns handles to pass to `collect`."""
         parts = _chunks(rows, len(self.actors))
-        return [(i, part, self.actors[i].generate.remote([r["prompt"] for r in part], **sampling))
+        return [(i, part, self.actors[i].generate.remote([r["prompt"] for r in part], **sampling), self.actors[i])
                 for i, part in enumerate(parts) if part]
 
-    def collect(self, pending: list[tuple[int, list[dict], Any]], **sampling) -> list[Group]:
+    def collect(self, pending: list[tuple[int, list[dict], Any, Any]], **sampling) -> list[Group]:
         """Wait for `submit`'s groups in row order, each with its row attached (ready for `score_groups`),
         regenerating the parts of actors that died."""
         import ray
 
         groups: list[Group] = []
-        for index, part, ref in pending:
+        for index, part, ref, actor in pending:
             while True:
                 try:
                     got = ray.get(ref)
                     break
-                except ray.exceptions.RayActorError as err:
-                    ref = self._restart(index, err).generate.remote([r["prompt"] for r in part], **sampling)
+                except _lost() as err:
+                    actor = self._restart(index, err, dead=actor)
+                    ref = actor.generate.remote([r["prompt"] for r in part], **sampling)
             for row, group in zip(part, got, strict=True):
                 group.row = row
                 groups.append(group)
@@ -72,9 +74,13 @@ class SamplerFleet:
     def generate(self, rows: list[dict], **sampling) -> list[Group]:
         return self.collect(self.submit(rows, **sampling), **sampling)
 
-    def _restart(self, index: int, err: Exception):
+    def _restart(self, index: int, err: Exception, dead: Any):
+        """Replace actor `index`, unless `dead` is already replaced: calls made before a loss (a prefetched batch,
+        an eval) fail one by one, and each would otherwise replace the healthy replacement again."""
         import ray
 
+        if self.actors[index] is not dead:
+            return self.actors[index]
         self.restarts += 1
         if self.restarts > self.max_restarts:
             raise RuntimeError(f"sampler {index} died {self.restarts} times; giving up") from err
@@ -94,15 +100,24 @@ class SamplerFleet:
         a dead actor is restarted once and asked again."""
         import ray
 
-        refs = [getattr(actor, method).remote(*args, **kwargs) for actor in self.actors]
+        actors = list(self.actors)
+        refs = [getattr(actor, method).remote(*args, **kwargs) for actor in actors]
         out = []
         for i, ref in enumerate(refs):
             try:
                 out.append(ray.get(ref))
-            except ray.exceptions.RayActorError as err:
-                actor = self._restart(i, err)
+            except _lost() as err:
+                actor = self._restart(i, err, dead=actors[i])
                 out.append(ray.get(getattr(actor, method).remote(*args, **kwargs)))
         return out
+
+
+def _lost() -> tuple[type[Exception], ...]:
+    """What a call to a sampler raises when the sampler is gone: its actor died (its process, or its whole node
+    with everything on it), or its result was lost with the node's object store before the driver fetched it."""
+    import ray
+
+    return ray.exceptions.RayActorError, ray.exceptions.ObjectLostError
 
 
 def score_groups(groups: list[Group], reward: Any, pool: Any) -> None:

@@ -275,13 +275,15 @@ def actor_env(index: int, *, in_process: bool = True, kv_cache_gib: float = 1.0,
 
 
 def make_sampler_actor(index: int, model_dir: str, *, num_cpus: float = 1, in_process: bool = True,
-                       cpu_bind: str | None = None, **sampler_kwargs):
-    """Start `Sampler(model_dir, **sampler_kwargs)` as a Ray actor with its own env; returns the handle."""
+                       cpu_bind: str | None = None, resources: dict[str, float] | None = None, **sampler_kwargs):
+    """Start `Sampler(model_dir, **sampler_kwargs)` as a Ray actor with its own env; returns the handle.
+    `resources`: custom Ray resources that pin it to the nodes declaring them (`ray.sampler_resources`)."""
     import ray
 
     env = actor_env(index, in_process=in_process, kv_cache_gib=sampler_kwargs.get("kv_cache_gib", 1.0),
                     cpu_bind=cpu_bind)
     actor_cls = ray.remote(Sampler).options(
-        num_cpus=num_cpus, name=None, runtime_env={"env_vars": env}, max_concurrency=1
+        num_cpus=num_cpus, name=None, runtime_env={"env_vars": env}, max_concurrency=1,
+        resources=dict(resources or {}),
     )
     return actor_cls.remote(model_dir, **sampler_kwargs)

@@ -33,8 +33,9 @@ OUTPUTS = (*outputs.ALL, "config.resolved.json")
 # Keys that may differ on resume: how long, how often, and where/with what the run executes; not what it learns.
 RESUMABLE = frozenset({
     "run.steps", "run.eval_every", "run.save_every", "run.log_every", "run.output_dir",
-    "rewards.workers", "rewards.timeout_s", "env.tool_timeout_s", "env.step_timeout_s", "sampler.num_samplers", "sampler.kv_cache_gib",
-    "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus", "sync.check", "sync.tolerance",
+    "rewards.workers", "rewards.timeout_s", "env.tool_timeout_s", "env.step_timeout_s", "sampler.num_samplers",
+    "sampler.kv_cache_gib", "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus",
+    "ray.learner_resources", "ray.sampler_resources", "sync.check", "sync.tolerance",
     "sync.mode", "sync.update_tolerance",
     # the health monitors only watch (and may stop) the run: any of their keys may change
     *(f"health.{f.name}" for f in fields(HealthConfig)),

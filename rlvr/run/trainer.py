@@ -82,7 +82,7 @@ class Trainer:
         t0 = time.perf_counter()
         n = self.cfg.sampler.num_samplers
         self.say(f"[rlvr] starting the learner and {n} sampler{'s' * (n > 1)} (model {self.job.model_dir})")
-        self.actors = Actors.start(self.cfg, self.job)
+        self.actors = Actors.start(self.cfg, self.job, say=self.say)
         # multi-turn episodes (env.name set) run on the same samplers, turn by turn (rlvr.envs.rollout)
         self.rollout = runner_for(self.cfg, self.actors.fleet, self.job) if self.cfg.env.name else self.actors.fleet
         self.tis = grpo.tis_enabled(self.cfg.algo.tis, sampler_dtype=self.actors.sampler_dtype,
@@ -107,6 +107,10 @@ class Trainer:
         ws = self.actors.sync
         self.say(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
                  f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})")
+        where = self.actors.placement()
+        if len({where["learner"], *where["samplers"]}) > 1:  # a multi-node cluster: say what runs where
+            short = [str(n)[:8] for n in (where["learner"], *where["samplers"])]
+            self.say(f"[rlvr] learner on node {short[0]}, samplers on {', '.join(short[1:])}")
 
     def _submit_next(self):
         """Draw the next batch of rows and start generating it."""

@@ -78,6 +78,12 @@ def test_unknown_section_is_an_error(tmp_path):
     ("rewards:\n  verifiers:\n    - {name: math, wieght: 2}\n", r"unknown key 'wieght'.*did you mean 'weight'"),
     ("sync:\n  mode: dense\n", r"sync.mode must be one of 'auto', 'lora', 'merge'; got 'dense'"),
     ("sync:\n  update_tolerance: 0\n", r"sync.update_tolerance must be > 0"),
+    ("ray:\n  learner_resources: learner_node\n", r"ray.learner_resources must be a dict"),
+    ("ray:\n  sampler_resources: {sampler_node: 0}\n", r"ray.sampler_resources.sampler_node must be a number > 0"),
+    ("ray:\n  sampler_resources: {sampler_node: many}\n", r"sampler_node must be a number > 0; got 'many'"),
+    ("ray:\n  learner_resources: {CPU: 2}\n", r"ray.learner_resources.CPU: rlvr reserves CPU itself"),
+    ("ray:\n  address: auto\n  num_cpus: 4\n", r"ray.num_cpus sizes a local Ray"),
+    ("ray:\n  learner_resource: {a: 1}\n", r"unknown key 'learner_resource'.*did you mean 'learner_resources'"),
     ("run: 5\n", r"section 'run' .* must be a mapping"),
     ("- a\n- b\n", r"must hold a mapping of sections"),
 ])
@@ -182,3 +188,10 @@ def test_env_section_is_strict_and_off_by_default(tmp_path):
         load_config("tool_use", ["env.max_turns=0"])
     with pytest.raises(ConfigError, match="env.strict must be a bool"):
         load_config("tool_use", ["env.strict=sometimes"])
+
+
+def test_placement_is_one_override_per_role():
+    cfg = load_config("smoke", ["ray.address=10.0.0.1:6379", "ray.learner_resources={learner_node: 1}",
+                                "ray.sampler_resources={sampler_node: 0.5}"])
+    assert cfg.ray.learner_resources == {"learner_node": 1} and cfg.ray.sampler_resources == {"sampler_node": 0.5}
+    assert load_config("smoke").ray.learner_resources == {} == load_config("smoke").ray.sampler_resources
