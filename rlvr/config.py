@@ -27,6 +27,7 @@ from typing import Any, Literal
 import yaml
 
 from rlvr.config_schema import ConfigError, Section, check_keys, require, unknown
+from rlvr.envs.config import EnvConfig
 from rlvr.health.config import HealthConfig
 
 __all__ = [
@@ -271,28 +272,6 @@ def _check_resources(where: str, resources: Mapping) -> None:
                 f"{where}.{name}: rlvr reserves {name} itself; name a custom resource (e.g. learner_node: 1)")
         require(isinstance(amount, int | float) and not isinstance(amount, bool) and math.isfinite(amount)
                 and amount > 0, f"{where}.{name} must be a number > 0; got {amount!r}")
-
-
-@dataclass(frozen=True)
-class EnvConfig(Section):
-    """Multi-turn episodes (`rlvr.envs`): off while `name` is null (one completion per sample, as always)."""
-
-    _name = "env"
-    name: str | None = None         # a registered environment (`calculator`, `textarena`) or `module:Class`
-    options: dict = field(default_factory=dict)
-    max_turns: int = 4
-    max_episode_tokens: int = 512   # model and observation tokens after the prompt; sampler.max_tokens is per turn
-    reward_weight: float = 0.1      # weight of the environment's own rewards (component `env`)
-    tool_timeout_s: float = 5.0
-    step_timeout_s: float = 60.0
-    strict: bool = True             # a broken token prefix (drift) stops the run; false: counted only
-
-    def _check(self) -> None:
-        require(self.name is None or bool(self.name), "env.name must be a non-empty string or null")
-        require(self.max_turns >= 1, "env.max_turns must be >= 1")
-        require(self.max_episode_tokens >= 1, "env.max_episode_tokens must be >= 1")
-        require(math.isfinite(self.reward_weight), "env.reward_weight must be finite")
-        require(self.tool_timeout_s > 0 and self.step_timeout_s > 0, "env.tool_timeout_s and env.step_timeout_s must be > 0")
 
 
 _SECTIONS: dict[str, type[Section]] = {
