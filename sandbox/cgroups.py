@@ -101,5 +101,4 @@ def join(fds: list[int]) -> None:
 
 
 def _write(path: str, name: str, value: int) -> None:
-    with open(os.path.join(path, name), "w") as f:
-        f.write(str(value))
+    kernel.write_file(os.path.join(path, name), str(value).encode())

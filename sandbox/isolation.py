@@ -64,8 +64,7 @@ def enter_namespaces(disabled: set[str], layers: dict) -> bool:
     if rootless:
         uid, gid = os.getuid(), os.getgid()
         for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
-            with open(f"/proc/self/{name}", "w") as f:
-                f.write(text)
+            kernel.write_file(f"/proc/self/{name}", text.encode())
     return layers.get("ns_pid") == "ok"
 
 

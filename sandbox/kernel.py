@@ -59,16 +59,9 @@ def set_name(name: str) -> None:
     ctypes: a process's first ctypes call touches ~60 pages, which a fresh fork copies (the judge makes no
     other; measured 0.07 vs 0.2 ms of CPU in a fresh child)."""
     try:
-        fd = os.open("/proc/thread-self/comm", os.O_WRONLY | os.O_CLOEXEC)
+        write_file("/proc/thread-self/comm", name.encode()[:15])
     except OSError:
         _libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
-        return
-    try:
-        os.write(fd, name.encode()[:15])
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def pread_all(fd: int) -> bytes:

@@ -241,8 +241,7 @@ class Worker:
             if not name.isdigit() or int(name) in skip:
                 continue
             try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    state = f.read().rsplit(b")", 1)[1].split()[0]
+                state = kernel.read_file(f"/proc/{name}/stat").rsplit(b")", 1)[1].split()[0]
                 uid = os.stat(f"/proc/{name}").st_uid
             except OSError:
                 continue
