@@ -136,6 +136,13 @@ def _check_env(cfg, tokenizer):
     return RewardPool(workers=cfg.rewards.workers, timeout_s=cfg.env.tool_timeout_s)
 
 
+def _close_pools(job: Job) -> None:
+    """The job's worker pools: the rewards' and, with an environment, its tools'."""
+    for pool in (job.pool, job.tool_pool):
+        if pool is not None:
+            pool.close()
+
+
 def _regression_rows(cfg, tokenizer) -> list[dict]:
     """health.regression_task's rows (another reasoning-gym task), prompted like the training rows."""
     from rlvr.data import prompts as data
@@ -173,9 +180,7 @@ def preflight(args: argparse.Namespace):
         return cfg, plan, None
     job = prepare(cfg)
     if args.dry_run:
-        job.pool.close()
-        if job.tool_pool is not None:
-            job.tool_pool.close()
+        _close_pools(job)
         print(f"[rlvr] pre-flight passed ({len(job.eval_rows)} eval rows, verifiers "
               f"{', '.join(v.name for v in cfg.rewards.verifiers)}); --dry-run: nothing started", flush=True)
         return cfg, plan, None
@@ -235,9 +240,7 @@ def train(cfg, plan, job, verbose: bool = False) -> int:
         raise
     finally:
         trainer.close()
-        job.pool.close()
-        if job.tool_pool is not None:
-            job.tool_pool.close()
+        _close_pools(job)
         say(f"[rlvr] {write_summary(watch.stop(), cfg.run.output_dir)}")
         if route:
             route.restore()
