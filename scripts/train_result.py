@@ -6,7 +6,10 @@
 Before / after are the held-out greedy mean rewards of the run's first and last `eval_reward` lines in
 `metrics.jsonl`, on the config's *first* verifier (the task's correctness verifier: `math` for gsm, not the
 format term), each with its standard error; the overall weighted reward and every component are kept too.
-`delta_se` is sqrt(se_before^2 + se_after^2) (unpaired, so conservative).
+`delta_se` is sqrt(se_before^2 + se_after^2) (unpaired, so conservative). Where the run folder has
+`eval_items.jsonl` (per-item rewards of each evaluation), `paired` holds the difference's standard error over
+the same held-out items (std of after_i - before_i over sqrt(n)) and how many items moved each way: the right
+error for two evaluations of one fixed set.
 Minutes are the wall time of the `rlvr.run` process (with `--from-run`: steps + evaluations from the
 metrics, start-up excluded); load is `os.getloadavg()` at start and end (the machine may be shared; with
 `--from-run` none is measured: `--note` records what it was).
@@ -68,6 +71,7 @@ def summarise(run_dir: Path, *, minutes: float | None = None, load: dict | None 
         "components": {c: {"before": first.get(f"eval_reward_{c}"), "after": last.get(f"eval_reward_{c}"),
                            "stderr": {"before": first.get(f"eval_reward_{c}_se"),
                                       "after": last.get(f"eval_reward_{c}_se")}} for c in components},
+        "paired": paired_delta(run_dir, primary, first["step"], last["step"]),
         "reward_components": verifiers,
         "train_reward_first_last": [train[0]["reward_mean"], train[-1]["reward_mean"]] if train else None,
         "groups_dropped_frac_mean": (sum(r.get("groups_dropped_frac", 0.0) for r in train) / len(train)
@@ -75,6 +79,30 @@ def summarise(run_dir: Path, *, minutes: float | None = None, load: dict | None 
         "machine": {"cpus": os.cpu_count(), "platform": platform.machine(), "load": load},
         "command": command,
     }
+
+
+def paired_delta(run_dir: Path, component: str, step_before: int, step_after: int) -> dict | None:
+    """The item-by-item difference between the held-out evaluations at two steps, on `component` (None when the
+    run has no eval_items.jsonl or the two evaluations are not of the same items)."""
+    from rlvr.health.signals import mean_se
+    from rlvr.run.outputs import EVAL_ITEMS, read_jsonl
+
+    path = run_dir / EVAL_ITEMS
+    if not path.exists():
+        return None
+    evals = {r["step"]: r["items"] for r in read_jsonl(path) if r.get("split") == "eval"}
+    before, after = evals.get(step_before), evals.get(step_after)
+    if not before or not after or [i["id"] for i in before] != [i["id"] for i in after]:
+        return None
+
+    def value(item: dict) -> float | None:
+        return item["components"].get(component, item["reward"]) if item["components"] else item["reward"]
+
+    diffs = [value(a) - value(b) for b, a in zip(before, after, strict=True)
+             if value(a) is not None and value(b) is not None]
+    delta, se = mean_se(diffs)
+    return {"n": len(diffs), "delta": delta, "se": se, "delta_over_se": delta / se if se else None,
+            "improved": sum(d > 0 for d in diffs), "worsened": sum(d < 0 for d in diffs)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[train_result] {name}: {result['metric']} {result['before']:.3f}±{result['stderr']['before']:.3f} -> "
           f"{result['after']:.3f}±{result['stderr']['after']:.3f} on {result['heldout_n']} held-out "
           f"({result['minutes']} min) -> {out}")
+    if result["paired"]:
+        p = result["paired"]
+        print(f"[train_result] paired over {p['n']} items: delta {p['delta']:+.3f} ± {p['se']:.3f} "
+              f"({p['improved']} improved, {p['worsened']} worsened)")
     return 0
 
 

@@ -5,6 +5,9 @@
   logged; on resume, lines after the resumed step are cut.
 - `tb/`: the same numbers as TensorBoard scalars (events past the resumed step are purged).
 - `reward_curve.png`: train reward mean per step and eval reward points (`plot_reward_curve`).
+- `eval_items.jsonl`: per evaluation, one line `{"step", "split", "items": [{"id", "reward", "components",
+  "text"}]}` in the held-out rows' fixed order, so two evaluations of one run compare item by item (a paired
+  standard error: `scripts/train_result.py`) and a reader sees what the model wrote.
 - `dpo_pairs.jsonl`: per group, the best and worst completion when their rewards differ, in TRL's
   preference format `{"prompt", "chosen", "rejected"}` plus both rewards and the step: the same
   rollouts can later train a DPO model.
@@ -24,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "ADAPTER", "ALL", "CHECKPOINTS", "CONFIG", "DPO_PAIRS", "MEMORY", "METRICS", "REPORT", "REPORT_DIR",
+    "ADAPTER", "ALL", "CHECKPOINTS", "CONFIG", "DPO_PAIRS", "EVAL_ITEMS", "MEMORY", "METRICS", "REPORT", "REPORT_DIR",
     "REWARD_CURVE", "RUN_LOG", "TENSORBOARD",
-    "EVAL_REWARD_KEY", "TRAIN_REWARD_KEY", "DpoPairWriter", "MetricsWriter", "flat_record", "plot_reward_curve",
+    "EVAL_REWARD_KEY", "TRAIN_REWARD_KEY", "DpoPairWriter", "EvalItemWriter", "MetricsWriter", "flat_record", "plot_reward_curve",
     "read_jsonl",
 ]
 
@@ -35,6 +38,7 @@ METRICS = "metrics.jsonl"
 TENSORBOARD = "tb"
 REWARD_CURVE = "reward_curve.png"
 DPO_PAIRS = "dpo_pairs.jsonl"
+EVAL_ITEMS = "eval_items.jsonl"  # each evaluation's per-item rewards and texts
 ADAPTER = "adapter"              # the final peft adapter (written by the learner)
 CHECKPOINTS = "checkpoints"      # `rlvr.run.checkpoint`'s folder
 CONFIG = "config.resolved.yaml"  # the run's resolved config (`rlvr.run.folder.start`; copied into checkpoints)
@@ -42,7 +46,7 @@ MEMORY = "memory.json"           # the job's peak memory (`rlvr.run.memwatch`)
 REPORT = "report.md"             # the health report (`rlvr.health.report`)
 REPORT_DIR = "report"            # its figures and examples
 RUN_LOG = "run.log"              # the full log (the console shows only what a person needs; `rlvr.run.cli`)
-ALL = (CHECKPOINTS, METRICS, DPO_PAIRS, TENSORBOARD, ADAPTER, REWARD_CURVE, CONFIG, MEMORY, REPORT, REPORT_DIR,
+ALL = (CHECKPOINTS, METRICS, DPO_PAIRS, EVAL_ITEMS, TENSORBOARD, ADAPTER, REWARD_CURVE, CONFIG, MEMORY, REPORT, REPORT_DIR,
        RUN_LOG)
 
 TRAIN_REWARD_KEY = "reward_mean"
@@ -224,3 +228,24 @@ class DpoPairWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class EvalItemWriter:
+    """Append each evaluation's items to `output_dir/eval_items.jsonl`: one line per (step, split) with every
+    held-out completion's id, reward (None: not applicable), per-verifier rewards and text (cut at
+    `max_text` characters), in the rows' order."""
+
+    def __init__(self, output_dir: str | Path, resume_step: int | None = None, max_text: int = 4000):
+        self.path = Path(output_dir) / EVAL_ITEMS
+        self._file = _open_for_append(self.path, resume_step)
+        self.max_text = max_text
+
+    def write(self, step: int, split: str, groups: Sequence[Any]) -> None:
+        items = [{"id": g.row.get("id", i), "reward": c.reward, "components": dict(c.components),
+                  "text": c.text[: self.max_text]}
+                 for i, g in enumerate(groups) for c in g.completions]
+        self._file.write(json.dumps({"step": int(step), "split": split, "items": items}) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

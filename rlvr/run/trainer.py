@@ -24,7 +24,14 @@ from rlvr.learn.samples import train_samples
 from rlvr.rollout.fleet import score_groups
 from rlvr.run import checkpoint, outputs
 from rlvr.run.actors import Actors
-from rlvr.run.outputs import DpoPairWriter, MetricsWriter, flat_record, plot_reward_curve, read_jsonl
+from rlvr.run.outputs import (
+    DpoPairWriter,
+    EvalItemWriter,
+    MetricsWriter,
+    flat_record,
+    plot_reward_curve,
+    read_jsonl,
+)
 from rlvr.types import Group, Job, TrainSample
 
 log = logging.getLogger(__name__)
@@ -101,6 +108,7 @@ class Trainer:
         resume_step = self.step if ckpt is not None else None  # a fresh run starts its files afresh
         self.metrics = MetricsWriter(self.out, resume_step=resume_step)
         self.pairs = DpoPairWriter(self.out, resume_step=resume_step)
+        self.items = EvalItemWriter(self.out, resume_step=resume_step)
         self.health = RunHealth(self.cfg, self.out, self.metrics.write, self.say,
                                 resumed_rows=read_jsonl(self.metrics.path) if resume_step is not None else ())
         sync = self.actors.sync.start(self.step)                                   # base once, then the adapter
@@ -164,6 +172,7 @@ class Trainer:
         """`key` and `key_<component>`, each with `_se`, over the completions a verifier applied to."""
         groups = self.rollout.generate(rows, **self._sampling(evaluation=True))
         self._score(groups)
+        self.items.write(self.step, key.removesuffix("_reward"), groups)
         out = {key.replace("_reward", "_n"): len(_scored(groups))}  # eval_n / regression_n: what the se stands on
         out.update({f"{key.replace('_reward', '')}_{k}": v for k, v in episode_metrics(groups).items()})
         for name, vals in {key: _scored(groups), **{f"{key}_{k}": v for k, v in _components(groups).items()}}.items():
@@ -219,7 +228,7 @@ class Trainer:
         return final
 
     def _close_files(self) -> None:
-        for writer in (getattr(self, "metrics", None), getattr(self, "pairs", None)):
+        for writer in (getattr(self, "metrics", None), getattr(self, "pairs", None), getattr(self, "items", None)):
             if writer is not None:
                 writer.close()
 

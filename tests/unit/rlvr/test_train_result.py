@@ -115,3 +115,34 @@ def test_from_run_records_the_note_and_no_load_of_its_own(tmp_path):
     assert rc == 0 and res["config"] == "gsm" and res["note"] == "load 5-9"
     assert res["command"] == "python -m rlvr.run gsm"
     assert res["machine"]["load"] is None  # the load at summary time says nothing about the run
+
+
+def write_items(run, step, math_vals, fmt_vals, ids=None):
+    items = [{"id": (ids or list(range(len(math_vals))))[i], "reward": m + 0.2 * f,
+              "components": {"math": m, "format": f}, "text": "..."}
+             for i, (m, f) in enumerate(zip(math_vals, fmt_vals, strict=True))]
+    with open(run / "eval_items.jsonl", "a") as fh:
+        fh.write(json.dumps({"step": step, "split": "eval", "items": items}) + "\n")
+        fh.write(json.dumps({"step": step, "split": "regression", "items": items[:1]}) + "\n")
+
+
+def test_paired_delta_is_item_by_item_on_the_correctness_verifier(tmp_path):
+    before_m, after_m = [1, 1, 1, 0, 0, 0, 0, 1], [1, 1, 1, 1, 1, 0, 0, 0]
+    run = make_run(tmp_path, [eval_line(0, before_m, [0] * 8), eval_line(3, after_m, [1] * 8)])
+    write_items(run, 0, before_m, [0] * 8)
+    write_items(run, 3, after_m, [1] * 8)  # format moved on every item: it must not count
+    p = train_result.summarise(run)["paired"]
+    diffs = [a - b for a, b in zip(after_m, before_m, strict=True)]
+    assert (p["n"], p["improved"], p["worsened"]) == (8, 2, 1)
+    assert p["delta"] == pytest.approx(1 / 8)
+    assert p["se"] == pytest.approx(stderr(diffs))
+    # unpaired is looser here: the items that did not move carry no noise in the paired error
+    assert p["se"] < train_result.summarise(run)["delta_se"]
+
+
+def test_paired_delta_is_none_without_items_or_when_the_items_differ(tmp_path):
+    run = make_run(tmp_path, [eval_line(0, [1, 0], [0, 0]), eval_line(2, [1, 1], [0, 0])])
+    assert train_result.summarise(run)["paired"] is None
+    write_items(run, 0, [1, 0], [0, 0], ids=["a", "b"])
+    write_items(run, 2, [1, 1], [0, 0], ids=["a", "c"])
+    assert train_result.summarise(run)["paired"] is None

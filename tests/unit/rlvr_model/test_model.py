@@ -113,3 +113,26 @@ def test_embedded_conversion_matches_the_gguf_loader():
     ids = tok("What is 7*8? 7*8 = 56.", return_tensors="pt")["input_ids"]
     with torch.no_grad():
         assert torch.equal(ours(ids).logits, ref(ids).logits)
+
+
+@pytest.mark.slow
+def test_embedded_conversion_runs_in_a_child_and_leaves_the_caller_small(tmp_path):
+    """The caller (a run's driver) never dequantizes: it imports no GGUF reader and its RSS stays small, so
+    the run does not carry the conversion's memory (1.35 GiB when converted in process)."""
+    code = ("import json, sys; from rlvr.model import resolve_model\n"
+            f"p = resolve_model('embedded:smollm2-135m-instruct', cache_dir={str(tmp_path)!r})\n"
+            "rss = int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1]) / 2**20\n"
+            "print(json.dumps({'path': str(p), 'gguf': 'gguf' in sys.modules, 'rss_gib': rss}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert json.loads((tmp_path / "embedded-smollm2-135m-instruct" / "rlvr_model.json").read_text())["kind"] == "gguf"
+    assert got["path"].endswith("embedded-smollm2-135m-instruct") and got["gguf"] is False
+    assert got["rss_gib"] < 0.5
+
+
+def test_a_failed_conversion_raises_its_own_error_in_the_caller(tmp_path):
+    from rlvr.model import _in_child, convert_gguf
+
+    with pytest.raises(FileNotFoundError, match="missing.gguf"):
+        _in_child(convert_gguf, tmp_path / "missing.gguf", tmp_path / "out", "float32")
+    assert not (tmp_path / "out").exists()
