@@ -39,12 +39,16 @@ class SamplerFleet:
     """
 
     def __init__(self, make_actor: Callable[[int], Any], count: int,
-                 prepare: Callable[[Any], None] | None = None, max_restarts: int = 3):
+                 prepare: Callable[[Any], None] | None = None, max_restarts: int = 3,
+                 replace_timeout_s: float = 900.0):
         self._make_actor = make_actor
         self.prepare = prepare
         self.actors = [make_actor(i) for i in range(count)]
         self.restarts = 0
         self.max_restarts = max_restarts
+        # A replacement that no node can host stays pending in Ray for ever: wait this long (an autoscaler's
+        # new node included), then stop the run with the reason instead of hanging.
+        self.replace_timeout_s = replace_timeout_s
 
     def submit(self, rows: list[dict], **sampling) -> list[tuple[int, list[dict], Any, Any]]:
         """Start generating each row's `prompt` on every actor; returns handles to pass to `collect`."""
@@ -90,6 +94,14 @@ class SamplerFleet:
         except Exception:  # already gone
             pass
         actor = self._make_actor(index)
+        try:
+            ray.get(actor.ready.remote(), timeout=self.replace_timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            ray.kill(actor)
+            raise RuntimeError(
+                f"sampler {index} died and no node could start its replacement within {self.replace_timeout_s:.0f} s "
+                f"(is there a node left with the CPUs and ray.sampler_resources a sampler asks for?); the run stops "
+                f"here: resume it with --resume once the cluster has room") from err
         if self.prepare is not None:
             self.prepare(actor)
         self.actors[index] = actor

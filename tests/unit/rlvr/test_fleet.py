@@ -40,7 +40,7 @@ class FakeSampler:
         return Result(groups, self.error)
 
 
-def fake_get(result: Result):
+def fake_get(result: Result, timeout: float | None = None):
     if result.error is not None:
         raise result.error
     return result.value
@@ -101,3 +101,30 @@ def test_calls_made_before_the_loss_do_not_replace_the_replacement(fleet_with_a_
     groups = fleet.collect(pending, group_size=1, max_tokens=4)
     assert [g.completions[0].text for g in groups] == ["p@0", "q@1"]
     assert fleet.restarts == 1 and len(made) == 3 and fleet.actors[0] is made[2]
+
+
+def test_a_replacement_no_node_can_host_stops_the_run_instead_of_hanging(monkeypatch):
+    """Ray keeps an actor no node can host pending for ever; the fleet waits `replace_timeout_s`, kills it and
+    says why (the run then stops, resumable from its checkpoint)."""
+    waited, killed = [], []
+
+    def get(result, timeout=None):
+        waited.append(timeout)
+        return fake_get(result)
+
+    monkeypatch.setattr(ray, "get", get)
+    monkeypatch.setattr(ray, "kill", killed.append)
+    made: list[FakeSampler] = []
+
+    def make(index: int) -> FakeSampler:
+        if not made:
+            made.append(FakeSampler(index, ray.exceptions.ActorDiedError()))
+        else:  # the replacement never starts: its ready() times out
+            made.append(FakeSampler(index, ray.exceptions.GetTimeoutError()))
+        return made[-1]
+
+    fleet = SamplerFleet(make, 1, prepare=lambda a: pytest.fail("an actor that never started was prepared"),
+                         replace_timeout_s=7)
+    with pytest.raises(RuntimeError, match="no node could start its replacement within 7 s"):
+        fleet.generate([{"prompt": "p"}], group_size=1, max_tokens=4)
+    assert 7 in waited and made[1] in killed and fleet.actors[0] is made[0]
