@@ -188,6 +188,7 @@ class LearnerConfig(Section):
     grad_clip: float = 1.0
     micro_batch: int = 16
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    grad_checkpoint: bool = False
 
     def _check(self) -> None:
         require(self.lora_rank >= 1, "learner.lora_rank must be >= 1")

@@ -69,6 +69,7 @@ class Learner:
         grad_clip: float | None = _L.grad_clip,
         micro_batch: int = _L.micro_batch,
         dtype: str = _L.dtype,
+        grad_checkpoint: bool = _L.grad_checkpoint,
         seed: int = RunSection.seed,
         device: str = "auto",
         num_threads: int | None = None,
@@ -90,7 +91,7 @@ class Learner:
         self.model = load_policy(
             model_dir, quantize=quantize, lora_rank=lora_rank, lora_alpha=lora_alpha,
             lora_dropout=lora_dropout, target_modules=tuple(target_modules),
-            dtype=torch_dtype(dtype), device=self.device,
+            dtype=torch_dtype(dtype), device=self.device, grad_checkpoint=grad_checkpoint,
         )
         self.model.train()
         self.params = [p for p in self.model.parameters() if p.requires_grad]

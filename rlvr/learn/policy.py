@@ -55,10 +55,13 @@ def load_policy(
     target_modules: tuple[str, ...],
     dtype: torch.dtype,
     device: torch.device,
+    grad_checkpoint: bool = False,
 ):
     """Base model (nf4 or dense, frozen) + a fresh LoRA adapter; the caller seeds torch first.
 
     The LoRA B matrices start at zero, so the adapted model equals the base model until a step is taken.
+    `grad_checkpoint`: in train mode each decoder block keeps only its input and recomputes the rest in the
+    backward pass (non-reentrant, so the frozen embeddings need no grad): the same gradients, less memory.
     """
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
@@ -81,7 +84,10 @@ def load_policy(
         r=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
         target_modules=list(target_modules), bias="none", task_type="CAUSAL_LM",
     )
-    return get_peft_model(base, config)
+    model = get_peft_model(base, config)
+    if grad_checkpoint:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model
 
 
 def disable_cpu_repack(model: torch.nn.Module) -> int:

@@ -106,6 +106,7 @@ class Actors:
             str(job.model_dir), num_cpus=cpus, quantize=lc.quantize, lora_rank=lc.lora_rank, lora_alpha=lc.lora_alpha,
             lora_dropout=lc.lora_dropout, target_modules=tuple(lc.target_modules), lr=lc.lr,
             weight_decay=lc.weight_decay, grad_clip=lc.grad_clip, micro_batch=lc.micro_batch, dtype=lc.dtype,
+            grad_checkpoint=lc.grad_checkpoint,
             seed=cfg.run.seed, num_threads=ncpu,  # Ray sets OMP_NUM_THREADS=1 in actors
             resources=rc.learner_resources)
 

@@ -36,7 +36,7 @@ RESUMABLE = frozenset({
     "rewards.workers", "rewards.timeout_s", "env.tool_timeout_s", "env.step_timeout_s", "sampler.num_samplers",
     "sampler.kv_cache_gib", "sampler.in_process", "model.cache_dir", "ray.address", "ray.num_cpus",
     "ray.learner_resources", "ray.sampler_resources", "sync.check", "sync.tolerance",
-    "sync.mode", "sync.update_tolerance",
+    "sync.mode", "sync.update_tolerance", "learner.grad_checkpoint",
     # the health monitors only watch (and may stop) the run: any of their keys may change
     *(f"health.{f.name}" for f in fields(HealthConfig)),
 })
