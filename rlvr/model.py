@@ -329,6 +329,7 @@ def _embedded(name: str, out_dir: Path, dtype: str = "float32") -> Path:
     if "pieces" in spec:
         if _is_complete(out_dir, _gguf_meta(spec["file"], spec["size"], dtype)):
             return out_dir
+        locate_pieces(name, spec)  # a missing package is the caller's error, with its pip command, before a child
         return _in_child(convert_pieces, name, out_dir, dtype)
     gguf = embedded_gguf_path(name)
     if _is_complete(out_dir, _gguf_meta(gguf.name, gguf.stat().st_size, dtype)):
