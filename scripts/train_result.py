@@ -95,11 +95,9 @@ def paired_delta(run_dir: Path, component: str, step_before: int, step_after: in
     if not before or not after or [i["id"] for i in before] != [i["id"] for i in after]:
         return None
 
-    def value(item: dict) -> float | None:
-        return item["components"].get(component, item["reward"]) if item["components"] else item["reward"]
-
-    diffs = [value(a) - value(b) for b, a in zip(before, after, strict=True)
-             if value(a) is not None and value(b) is not None]
+    pairs = [(b["components"].get(component, b["reward"]), a["components"].get(component, a["reward"]))
+             for b, a in zip(before, after, strict=True)]
+    diffs = [a - b for b, a in pairs if a is not None and b is not None]
     delta, se = mean_se(diffs)
     return {"n": len(diffs), "delta": delta, "se": se, "delta_over_se": delta / se if se else None,
             "improved": sum(d > 0 for d in diffs), "worsened": sum(d < 0 for d in diffs)}
