@@ -1,6 +1,7 @@
 """A second suite no one here wrote: reasoning-gym's CodeI/O programs (`codeio.jsonl.gz`: a reference
 `main_solution` per task and an input generator). For a fixed sample of stdlib-only programs, expected
-outputs are computed by running the reference *outside* the sandbox in a plain subprocess (twice, to drop
+outputs are computed by running the reference *outside* the sandbox in a plain subprocess (twice in each of two
+processes with different string-hash seeds, and with `random` seeded differently for each call, to drop
 non-deterministic programs; programs that import os, threading, time, ... are left out: their answers
 depend on the machine, and the sandbox differs from it by design); then every reference solution must pass in the sandbox against asserts on those
 outputs, and every one with its body replaced by `return None` must not. This exercises the codec and the
@@ -8,6 +9,7 @@ judge on real-world return types (dicts, nested lists, floats, tuples, big ints,
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -22,10 +24,10 @@ DATA = Path(rg.__file__).parent / "data" / "codeio.jsonl.gz"
 SAMPLE_EVERY, INPUTS_PER_PROGRAM = 25, 3
 
 REFERENCE = r'''
-import ast, copy, json, signal, sys
+import ast, copy, json, random, signal, sys
 from random import Random
 ENVIRONMENT = {"os", "sys", "multiprocessing", "threading", "subprocess", "socket", "tempfile", "shutil",
-               "pathlib", "time", "datetime", "io", "glob", "signal", "asyncio", "concurrent"}
+               "pathlib", "time", "datetime", "io", "glob", "signal", "asyncio", "concurrent", "secrets", "uuid"}
 STDLIB = set(sys.stdlib_module_names) - ENVIRONMENT
 def imports_ok(code):
     for n in ast.walk(ast.parse(code)):
@@ -49,7 +51,9 @@ for row in json.load(sys.stdin):
         cases = []
         for seed in range(int(sys.argv[1])):
             inputs = json.loads(json.dumps(gen["generate_inputs"](Random(seed))))
+            random.seed(1)  # the shared module state differently seeded: a program that draws from it answers twice
             a = json.dumps(ns["main_solution"](**copy.deepcopy(inputs)), sort_keys=True)
+            random.seed(2)
             b = json.dumps(ns["main_solution"](**copy.deepcopy(inputs)), sort_keys=True)
             if a != b or "NaN" in a or "Infinity" in a or a == "null":
                 raise ValueError("not usable")
@@ -66,12 +70,25 @@ print(json.dumps(out))
 def programs():
     with gzip.open(DATA, "rt") as f:
         rows = [json.loads(line) for i, line in enumerate(f) if i % SAMPLE_EVERY == 0]
-    ref = subprocess.run([sys.executable, "-c", REFERENCE, str(INPUTS_PER_PROGRAM)], input=json.dumps(rows), capture_output=True,
-                         text=True, timeout=600)
-    usable = json.loads(ref.stdout)
+    usable = _agreeing(*(_reference(rows, seed) for seed in ("1", "2")))
     print(f"codeio: {len(usable)} usable of {len(rows)} sampled programs")
     assert len(usable) >= 40
     return usable
+
+
+def _reference(rows, hash_seed: str) -> list[dict]:
+    """Expected outputs under one string-hash seed: a program that returns a set's order, or anything else
+    that follows `hash(str)`, answers differently in another process (the sandbox's), so each run gets its own."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    ref = subprocess.run([sys.executable, "-c", REFERENCE, str(INPUTS_PER_PROGRAM)], input=json.dumps(rows),
+                         capture_output=True, text=True, timeout=600, env=env)
+    return json.loads(ref.stdout)
+
+
+def _agreeing(first: list[dict], second: list[dict]) -> list[dict]:
+    """The programs whose every expected output is the same under both hash seeds."""
+    cases = {p["code"]: p["cases"] for p in second}
+    return [p for p in first if cases.get(p["code"]) == p["cases"]]
 
 
 def _tests(cases) -> list[str]:
