@@ -22,7 +22,8 @@ from fractions import Fraction
 from typing import Any
 
 from .base import Score, Verifier
-from .math_extract import as_number, choice_letter, final_answer, is_safe, normalize
+from .math_extract import final_answer
+from .math_normalize import as_number, choice_letter, is_safe, normalize
 from .math_policy import as_interval, as_list, elements, is_relation, refusal
 
 __all__ = ["MathVerifier"]

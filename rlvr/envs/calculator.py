@@ -8,7 +8,7 @@ is the next observation. A turn without a call is the answer and ends the episod
 calls all parsed and ran (the "valid tool call" term, weighted by `env.reward_weight`).
 
 Calls are parsed with `rewards.tool_call.parse_tool_calls` (the verifier's own parser); expressions are
-evaluated exactly by `rewards.math_extract.as_number` (+ - * / and parentheses on decimals, no names, no
+evaluated exactly by `rewards.math_normalize.as_number` (+ - * / and parentheses on decimals, no names, no
 powers: nothing a model could use to run code). What it does not cover: other tools, code execution (model code
 belongs in `sandbox`), or word problems needing more than arithmetic.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewards.math_extract import as_number
+from rewards.math_normalize import as_number
 from rewards.tool_call import parse_tool_calls
 from rlvr.envs.base import Environment, StepResult, register
 

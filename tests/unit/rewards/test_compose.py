@@ -49,7 +49,7 @@ def test_trl_reward_shape_and_conversational_completions():
         f(prompts=["a"], completions=["4"])
 
 
-@pytest.mark.parametrize("module", ["base", "registry", "compose", "math_extract", "math_answer", "format",
+@pytest.mark.parametrize("module", ["base", "registry", "compose", "math_extract", "math_normalize", "math_answer", "format",
                                     "json_extract", "json_schema", "tool_call", "code"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(f"rewards.{module}"))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rewards.math_answer import MathVerifier
-from rewards.math_extract import as_number, extract_answer, is_safe, normalize
+from rewards.math_extract import extract_answer
+from rewards.math_normalize import as_number, is_safe, normalize
 
 V = MathVerifier()
 LABELLED = Path(__file__).parents[3] / "benchmarks" / "data" / "math_labelled.jsonl"
