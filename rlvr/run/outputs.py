@@ -186,12 +186,33 @@ def _pair_side(c: Any) -> str | list[dict]:
     return list(episode["messages"]) if episode else c.text
 
 
-class DpoPairWriter:
+class _JsonlAppender:
+    """One JSON object a line, appended to a file of the run folder and flushed at once (a crash keeps what was
+    written); on resume, lines past the resumed step are cut first."""
+
+    def __init__(self, output_dir: str | Path, name: str, resume_step: int | None):
+        self.path = Path(output_dir) / name
+        self._file = _open_for_append(self.path, resume_step)
+
+    def _append(self, obj: dict) -> None:
+        self._file.write(json.dumps(obj) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class DpoPairWriter(_JsonlAppender):
     """Append the best and worst completion of each group to `output_dir/dpo_pairs.jsonl` (TRL format)."""
 
     def __init__(self, output_dir: str | Path, resume_step: int | None = None):
-        self.path = Path(output_dir) / DPO_PAIRS
-        self._file = _open_for_append(self.path, resume_step)
+        super().__init__(output_dir, DPO_PAIRS, resume_step)
 
     def add_group(self, step: int, prompt: str, completions: Sequence[str | list], rewards: Sequence[float]) -> bool:
         """Write one pair if the group's rewards differ; True if written. Ties go to the first sample."""
@@ -204,8 +225,7 @@ class DpoPairWriter:
         pair = {"prompt": prompt, "chosen": completions[best], "rejected": completions[worst],
                 "chosen_reward": float(rewards[best]), "rejected_reward": float(rewards[worst]),
                 "step": int(step)}
-        self._file.write(json.dumps(pair) + "\n")
-        self._file.flush()
+        self._append(pair)
         return True
 
     def write(self, step: int, groups: Iterable[Any]) -> int:
@@ -220,32 +240,18 @@ class DpoPairWriter:
                 written += self.add_group(step, g.prompt, [t for t, _ in pairs], [r for _, r in pairs])
         return written
 
-    def close(self) -> None:
-        self._file.close()
 
-    def __enter__(self) -> DpoPairWriter:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class EvalItemWriter:
+class EvalItemWriter(_JsonlAppender):
     """Append each evaluation's items to `output_dir/eval_items.jsonl`: one line per (step, split) with every
     held-out completion's id, reward (None: not applicable), per-verifier rewards and text (cut at
     `max_text` characters), in the rows' order."""
 
     def __init__(self, output_dir: str | Path, resume_step: int | None = None, max_text: int = 4000):
-        self.path = Path(output_dir) / EVAL_ITEMS
-        self._file = _open_for_append(self.path, resume_step)
+        super().__init__(output_dir, EVAL_ITEMS, resume_step)
         self.max_text = max_text
 
     def write(self, step: int, split: str, groups: Sequence[Any]) -> None:
         items = [{"id": g.row.get("id", i), "reward": c.reward, "components": dict(c.components),
                   "text": c.text[: self.max_text]}
                  for i, g in enumerate(groups) for c in g.completions]
-        self._file.write(json.dumps({"step": int(step), "split": split, "items": items}) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
+        self._append({"step": int(step), "split": split, "items": items})
