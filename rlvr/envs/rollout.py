@@ -151,8 +151,9 @@ class EpisodeRunner:
 
 def score_episodes(groups: list[Group], reward: Any, pool: Any, *, env_weight: float) -> None:
     """The verifiers on each episode's answer (its last turn), plus `env_weight` x the environment's rewards as
-    the component `env`; an episode whose tool was killed or whose step failed scores 0 with that reason."""
-    score_groups(groups, reward, pool)
+    the component `env`; an episode whose tool was killed or whose step failed scores 0 with that reason, and
+    its answer is not sent to the verifiers."""
+    score_groups(groups, reward, pool, skip=_failed)
     for c in (c for g in groups for c in g.completions if c.episode is not None):
         if c.episode["failed"]:
             c.reward, c.components, c.reason, c.why = 0.0, {}, c.episode["end"], {}
@@ -161,6 +162,10 @@ def score_episodes(groups: list[Group], reward: Any, pool: Any, *, env_weight: f
         c.components["env"] = env_reward
         if c.reward is not None:
             c.reward += env_weight * env_reward
+
+
+def _failed(c: Completion) -> bool:
+    return c.episode is not None and bool(c.episode["failed"])
 
 
 def episode_metrics(groups: list[Group]) -> dict[str, float]:

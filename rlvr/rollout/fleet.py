@@ -132,18 +132,20 @@ def _lost() -> tuple[type[Exception], ...]:
     return ray.exceptions.RayActorError, ray.exceptions.ObjectLostError
 
 
-def score_groups(groups: list[Group], reward: Any, pool: Any) -> None:
+def score_groups(groups: list[Group], reward: Any, pool: Any, skip: Any = None) -> None:
     """Fill each completion's reward, components, reason and why from `pool.map(reward, rows)` (the `rewards`
-    worker pool; rows are each group's row plus the completion's text), in place.
+    worker pool; rows are each group's row plus the completion's text), in place. Completions for which
+    `skip(completion)` is true are not scored and keep what they have (the caller scores them).
 
     A `None` score (the verifier does not apply to this row) stays None, with reason `NOT_APPLICABLE`:
     `rlvr.learn.samples` leaves such completions out of the advantages and the metrics out of the means.
     """
-    rows = [{**g.row, "completion": c.text} for g in groups for c in g.completions]
+    todo = [(g, c) for g in groups for c in g.completions if skip is None or not skip(c)]
+    rows = [{**g.row, "completion": c.text} for g, c in todo]
     t0 = time.perf_counter()
-    scores = pool.map(reward, rows)
+    scores = pool.map(reward, rows) if rows else []
     log.debug("scored %d completions in %.2f s", len(rows), time.perf_counter() - t0)
-    for c, s in zip((c for g in groups for c in g.completions), scores, strict=True):
+    for (_, c), s in zip(todo, scores, strict=True):
         info = {} if s is None else dict(s.info)
         c.reward = None if s is None else float(s.reward)
         c.components = dict(info.get("components", {}))

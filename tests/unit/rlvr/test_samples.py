@@ -96,3 +96,12 @@ def test_score_groups_keeps_a_verifiers_none_and_fills_each_completion_in_place(
     assert (b.reward, b.components, b.reason) == (None, {}, NOT_APPLICABLE)
     assert (c.reward, c.reason) == (0.0, "timeout")
     assert groups[0].rewards == [1.0, None]
+
+
+def test_score_groups_sends_no_skipped_completion_to_the_verifiers_and_leaves_it_as_it_was():
+    groups = [group([None, 0.0, None], 1)]
+    pool = ListPool([Score(1.0, {"reason": "match"}), Score(0.5, {"reason": "near"})])
+    score_groups(groups, reward=object(), pool=pool, skip=lambda c: c.text == "c1")
+    assert [r["completion"] for r in pool.rows] == ["c0", "c2"]
+    assert groups[0].rewards == [1.0, 0.0, 0.5]
+    assert [c.reason for c in groups[0].completions] == ["match", "", "near"]
