@@ -209,9 +209,9 @@ class SyncConfig(Section):
     # auto = lora (benchmarks/README.md has the numbers).
     mode: Literal["auto", "lora", "merge"] = "auto"
     check: bool = True
-    # max |logprob| difference allowed between learner and samplers on the probe; None: the sampler
-    # dtype's default (fp32: 1e-3, measured ~1e-5..1e-4; bf16/fp16: 1.0, rounding alone gives ~0.3-0.5),
-    # widened to 3x the floor measured at start-up.
+    # |logprob| difference allowed between learner and samplers on the probe (fp32: the largest per token,
+    # default 1e-3, measured ~1e-5..1e-4; bf16/fp16: the median, default 0.5, measured 0.03-0.12), widened
+    # to 3x the floor measured at start-up when None.
     tolerance: float | None = None
     # max relative L2 error of the served weight update (sync_update_loss) in an exact mode
     update_tolerance: float = 0.01

@@ -77,8 +77,8 @@ MEANINGS: dict[str, str] = {
     "sync.check": "after each weight push, check the served adapter version, fingerprints and probe logprobs",
     "sync.update_tolerance": "largest allowed sync_update_loss (relative L2 error of the served weight update) in "
                              "an exact mode",
-    "sync.tolerance": "largest allowed probe logprob difference (null: by sampler dtype, widened to 3x the floor "
-                      "measured at start-up)",
+    "sync.tolerance": "largest allowed probe logprob difference: the largest per token in fp32, the median in "
+                      "bf16/fp16 (null: by sampler dtype, widened to 3x the floor measured at start-up)",
     "sync.probe_len": "probe length in tokens",
     "run.steps": "training steps",
     "run.output_dir": "the run folder (metrics, checkpoints, adapter); an existing run there needs "

@@ -66,8 +66,8 @@ class InProcessRig:
         return {"sync_s": t2 - t0, "export_s": t1 - t0, "load_s": t2 - t1,
                 "bytes": meta["bytes"] + (len(base) if full else 0)}
 
-    def probe(self, token_ids: list[int]) -> float:
-        return compare_logprobs(self.learner.logprobs(token_ids), self.sampler.probe_logprobs(token_ids))
+    def probe(self, token_ids: list[int], stat: str = "max") -> float:
+        return compare_logprobs(self.learner.logprobs(token_ids), self.sampler.probe_logprobs(token_ids), stat)
 
     def meta(self) -> dict:
         return self.learner.export_adapter()[1]
@@ -132,10 +132,10 @@ class RayRig:
     def report(self) -> dict:
         return self.ray.get(self.sampler.adapter_report.remote())
 
-    def probe(self, token_ids: list[int]) -> float:
+    def probe(self, token_ids: list[int], stat: str = "max") -> float:
         learner_lp, sampler_lp = self.ray.get([self.learner.logprobs.remote(token_ids),
                                                self.sampler.probe_logprobs.remote(token_ids)])
-        return compare_logprobs(learner_lp, sampler_lp)
+        return compare_logprobs(learner_lp, sampler_lp, stat)
 
     def close(self) -> None:
         self.ray.shutdown()

@@ -8,7 +8,8 @@ moves even when rewards are all equal) followed by an adapter-only push (`rlvr.s
 - `update_loss`: the served update's relative L2 error against the learner's (fingerprint estimate,
   `rlvr.sync.push.update_loss`), and `stale_update_loss`: the same for the sampler *before* the push, i.e.
   what a skipped push or a previous adapter would show; margin = stale / `sync.update_tolerance`;
-- the probe's max |dlogp| after and before the push, against the tolerance calibrated at start-up.
+- the probe's |dlogp| after and before the push (the largest in fp32, the median in bf16: the statistic the
+  run judges), against the tolerance calibrated at start-up.
 Then generation throughput with the trained adapter served (`gen_tok_s`): what each mode costs rollouts.
 
 What this benchmark does NOT do: compare with a peer (TRL without vLLM has no push), or measure a GPU.
@@ -66,9 +67,10 @@ def worker_main(spec: dict) -> dict:
 
     from rlvr.bench.rig import make_rig
     from rlvr.config import SyncConfig
-    from rlvr.sync.push import calibrated_tolerance, make_probe, resolve_mode, update_loss
+    from rlvr.sync.push import calibrated_tolerance, make_probe, probe_statistic, resolve_mode, update_loss
 
     quick, dtype = spec["quick"], spec["dtype"]
+    stat = probe_statistic(dtype)  # what the run judges: the largest difference in fp32, the median in bf16
     tokenizer = AutoTokenizer.from_pretrained(spec["model_dir"])
     probe = make_probe(tokenizer, SyncConfig().probe_len)
     prompts = common.chat_prompts(tokenizer, common.bench_rows(max(16, spec["gen_prompts"]), seed=spec["seed"]))
@@ -76,18 +78,18 @@ def worker_main(spec: dict) -> dict:
     startup = time.time() - spec["t_launch"]
     try:
         first = rig.push(full=True)
-        floor = rig.probe(probe)
+        floor = rig.probe(probe, stat)
         tolerance = calibrated_tolerance(dtype, floor, spec["tolerance"])
         rows = []
         for i in range(spec["updates"]):
             train_s = _update(rig, prompts[:2], max_tokens=16 if quick else 32)
             meta = rig.meta()
             stale = {"stale_update_loss": update_loss(rig.report()["served"], meta["fingerprints"]),
-                     "stale_max_diff": rig.probe(probe)}
+                     "stale_max_diff": rig.probe(probe, stat)}
             timing = rig.push(full=False)
             loss = update_loss(rig.report()["served"], meta["fingerprints"])
             rows.append({"update": i + 1, "train_s": round(train_s, 2), **timing, **stale, "update_loss": loss,
-                         "max_diff": rig.probe(probe)})
+                         "max_diff": rig.probe(probe, stat)})
             common.log(f"{spec['kind']} update {i + 1}: sync {timing['sync_s']:.3f} s, loss {loss:.3g}")
         gen = _generation(rig, spec["mode"], prompts[:spec["gen_prompts"]], group_size=4 if quick else 8,
                           max_tokens=16 if quick else 64)

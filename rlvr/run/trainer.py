@@ -32,6 +32,7 @@ from rlvr.run.outputs import (
     plot_reward_curve,
     read_jsonl,
 )
+from rlvr.sync.push import probe_statistic
 from rlvr.types import Group, Job, TrainSample
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,9 @@ class Trainer:
         sync = self.actors.sync.start(self.step)                                   # base once, then the adapter
         ws = self.actors.sync
         self.say(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
-                 f"{ws.dtype} samplers; probe max |dlogp| {sync['sync_max_diff']:.1e}, tolerance {ws.tolerance:.1e})")
+                 f"{ws.dtype} samplers; probe |dlogp| max {sync['sync_max_diff']:.1e}, "
+                 f"{probe_statistic(ws.dtype)} {sync.get('sync_probe_judged', float('nan')):.1e}, "
+                 f"tolerance {ws.tolerance:.1e} on the {probe_statistic(ws.dtype)})")
         where = self.actors.placement()
         if len({where["learner"], *where["samplers"]}) > 1:  # a multi-node cluster: say what runs where
             short = [str(n)[:8] for n in (where["learner"], *where["samplers"])]

@@ -18,7 +18,11 @@ Proof, every step (`verify_update`), against numbers the learner computes from i
   exact mode the run stops (a lossy merge where exact was asked, a delta applied twice or scaled wrong);
 - the probe: the samplers' logprobs of a fixed sequence against the learner's, within a tolerance
   calibrated at start-up from the floor the dtypes alone give (`calibrated_tolerance`): catches what
-  fingerprints cannot see (a wrong base, embeddings, a served layer that is not called).
+  fingerprints cannot see (a wrong base, embeddings, a served layer that is not called). fp32 is judged on
+  the largest per-token difference; bf16/fp16 on the median (`probe_statistic`), because their rounding shows
+  as scattered per-token spikes that grow as training sharpens the policy (SmolLM2-135M, bf16 on an AMX CPU:
+  max 0.23-1.46 over 32 tokens in healthy steps, which stopped the default job at 1.05 > 1.0), while a wrong
+  base moves most tokens (median 1.8 against 0.03-0.12 healthy).
 
 What this module does NOT do: export (``rlvr.learn.learner``), rebuild the served weights (``rlvr.sync.serving``),
 or place actors (``rlvr.run.actors``). fp32 samplers against an fp32 learner match the probe to ~1e-6 (tiny
@@ -30,6 +34,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import statistics
 import time
 import zlib
 from collections.abc import Sequence
@@ -37,19 +42,26 @@ from collections.abc import Sequence
 import torch
 
 __all__ = ["SyncMismatchError", "WeightSync", "calibrated_tolerance", "check_sync", "compare_logprobs",
-           "default_tolerance", "dense_fingerprint", "lowrank_fingerprint", "make_probe", "reference_logprobs",
+           "default_tolerance", "dense_fingerprint", "lowrank_fingerprint", "make_probe", "probe_statistic",
+           "reference_logprobs",
            "resolve_mode", "update_loss", "verify_update"]
 
 log = logging.getLogger(__name__)
 FINGERPRINT_K = 4  # k x k projections per module
 
-# fp32 measured 1e-6 (tiny) .. 6e-5 (SmolLM2); 1e-3 leaves room for kernels while a stale push shows ~0.1-1.
-_TOLERANCE = {"float32": 1e-3, "bfloat16": 1.0, "float16": 1.0}
+# fp32 (max) measured 1e-6 (tiny) .. 6e-5 (SmolLM2); 1e-3 leaves room for kernels while a stale push shows
+# ~0.1-1. bf16 (median) measured 0.03-0.12 in healthy steps of SmolLM2, 1.8 for a wrong base (module docstring).
+_TOLERANCE = {"float32": 1e-3, "bfloat16": 0.5, "float16": 0.5}
 
 
 def default_tolerance(dtype: str) -> float:
     """The sync check's tolerance for samplers running in `dtype` (see the module docstring)."""
     return _TOLERANCE[dtype]
+
+
+def probe_statistic(dtype: str) -> str:
+    """What the probe check judges: the largest per-token difference in fp32, the median in bf16/fp16."""
+    return "max" if dtype == "float32" else "median"
 
 _PROBE_QUESTION = "What is 12 + 30? Then multiply the result by 3."
 _PROBE_ANSWER = "12 + 30 = 42. Then 42 * 3 = 126. The answer is \\boxed{126}."
@@ -59,41 +71,50 @@ class SyncMismatchError(RuntimeError):
     """A sampler's probe logprobs differ from the learner's: its weights are not the learner's weights."""
 
     def __init__(self, step: int, max_diff: float, tolerance: float, sampler: int | None = None,
-                 message: str | None = None):
+                 message: str | None = None, stat: str = "max"):
         self.step, self.max_diff, self.tolerance, self.sampler = step, max_diff, tolerance, sampler
+        self.stat = stat
         who = "a sampler" if sampler is None else f"sampler {sampler}"
         if message is not None:  # the adapter checks (verify_update) say what they found themselves
             super().__init__(f"weight sync check failed at step {step}: {who} {message}")
             return
         super().__init__(
             f"weight sync check failed at step {step}: {who}'s probe logprobs differ from the learner's by "
-            f"up to {max_diff:.3g} (tolerance {tolerance:.3g}). Check that the push reached every sampler, "
+            f"{'up to' if stat == 'max' else 'a median of'} {max_diff:.3g} (tolerance {tolerance:.3g}). Check that the push reached every sampler, "
             f"that the exported state dict covers every trained module (q/k/v and gate/up go together), that "
             f"parameter names match the HF model, and that the tolerance suits the sampler dtype "
-            f"(fp32 1e-4 on a tiny model, 2e-4 on SmolLM2; bf16 needs ~1)."
+            f"(fp32, largest difference: 1e-4 on a tiny model, 2e-4 on SmolLM2; bf16, median: ~0.1)."
         )
 
 
-def compare_logprobs(learner_lp: Sequence[float], sampler_lp: Sequence[float]) -> float:
-    """Max absolute difference of two per-token logprob lists (same probe, same length)."""
+def compare_logprobs(learner_lp: Sequence[float], sampler_lp: Sequence[float], stat: str = "max") -> float:
+    """The largest (`stat="max"`) or median absolute difference of two per-token logprob lists (same probe,
+    same length); NaN if any difference is."""
     if len(learner_lp) != len(sampler_lp):
         raise ValueError(f"probe logprobs differ in length: learner {len(learner_lp)}, sampler {len(sampler_lp)}")
     if not learner_lp:
         raise ValueError("empty probe logprobs")
     diffs = [abs(float(a) - float(b)) for a, b in zip(learner_lp, sampler_lp, strict=True)]
-    return math.nan if any(math.isnan(d) for d in diffs) else max(diffs)  # max() would skip a NaN
+    if any(math.isnan(d) for d in diffs):  # max() would skip a NaN
+        return math.nan
+    if stat == "max":
+        return max(diffs)
+    if stat != "median":
+        raise ValueError(f"unknown probe statistic {stat!r}")
+    return statistics.median(diffs)
 
 
 def check_sync(step: int, learner_lp: Sequence[float], sampler_lps: Sequence[Sequence[float]],
-               tolerance: float) -> float:
-    """The largest diff over all samplers; raises SyncMismatchError naming the first sampler above tolerance."""
+               tolerance: float, stat: str = "max") -> float:
+    """The largest diff (`compare_logprobs` with `stat`) over all samplers; raises SyncMismatchError naming the
+    first sampler above tolerance."""
     if not sampler_lps:
         raise ValueError("check_sync needs at least one sampler's logprobs")
     worst = 0.0
     for i, lp in enumerate(sampler_lps):
-        diff = compare_logprobs(learner_lp, lp)
+        diff = compare_logprobs(learner_lp, lp, stat)
         if not diff <= tolerance:  # also catches NaN
-            raise SyncMismatchError(step, diff, tolerance, sampler=i)
+            raise SyncMismatchError(step, diff, tolerance, sampler=i, stat=stat)
         worst = max(worst, diff)
     return worst
 
@@ -292,9 +313,13 @@ class WeightSync:
             learner_ref = self.learner.logprobs.remote(self.probe)  # runs while the samplers probe
             sampler_lps = self.fleet.call_all("probe_logprobs", self.probe)
             learner_lp = ray.get(learner_ref)
+            stat = probe_statistic(self.dtype)
             if calibrate:
-                self.floor = max(compare_logprobs(learner_lp, lp) for lp in sampler_lps)
+                self.floor = max(compare_logprobs(learner_lp, lp, stat) for lp in sampler_lps)
                 self.tolerance = calibrated_tolerance(self.dtype, self.floor, self.configured_tolerance)
-                log.info("sync: probe floor %.3g, tolerance %.3g", self.floor, self.tolerance)
-            diff = check_sync(step, learner_lp, sampler_lps, self.tolerance)
+                log.info("sync: probe %s floor %.3g, tolerance %.3g", stat, self.floor, self.tolerance)
+            judged = check_sync(step, learner_lp, sampler_lps, self.tolerance, stat)
+            diff = max(compare_logprobs(learner_lp, lp) for lp in sampler_lps)
+            return {"sync_bytes": meta["bytes"], "sync_update_loss": loss, "sync_max_diff": diff,
+                    "sync_probe_judged": judged}
         return {"sync_bytes": meta["bytes"], "sync_update_loss": loss, "sync_max_diff": diff}
