@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rlvr.types import NOT_APPLICABLE, Group
+from rlvr.types import NOT_APPLICABLE, Completion, Group
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,8 @@ def _lost() -> tuple[type[Exception], ...]:
     return ray.exceptions.RayActorError, ray.exceptions.ObjectLostError
 
 
-def score_groups(groups: list[Group], reward: Any, pool: Any, skip: Any = None) -> None:
+def score_groups(groups: list[Group], reward: Any, pool: Any,
+                 skip: Callable[[Completion], bool] | None = None) -> None:
     """Fill each completion's reward, components, reason and why from `pool.map(reward, rows)` (the `rewards`
     worker pool; rows are each group's row plus the completion's text), in place. Completions for which
     `skip(completion)` is true are not scored and keep what they have (the caller scores them).

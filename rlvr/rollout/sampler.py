@@ -166,7 +166,9 @@ def allow_amx() -> bool:
     return bool(mask.value >> _XFEATURE_XTILEDATA & 1)
 
 
-allow_amx()  # vLLM's engine process imports this module (WeightLoaderExtension) before it runs the model
+# On import, so before any Sampler builds vLLM here, and in vLLM's engine process, which imports this module
+# (WeightLoaderExtension) before it runs the model.
+allow_amx()
 
 
 class Sampler:
@@ -177,7 +179,6 @@ class Sampler:
                  max_num_seqs: int = 256):
         from vllm import LLM
 
-        allow_amx()  # before vLLM's first bf16 kernel here; an engine process asks on importing this module
         self.model_dir = str(model_dir)
         self.dtype = pick_dtype(dtype)
         self.llm = LLM(

@@ -32,7 +32,6 @@ from rlvr.run.outputs import (
     plot_reward_curve,
     read_jsonl,
 )
-from rlvr.sync.push import probe_statistic
 from rlvr.types import Group, Job, TrainSample
 
 log = logging.getLogger(__name__)
@@ -116,8 +115,7 @@ class Trainer:
         ws = self.actors.sync
         self.say(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
                  f"{ws.dtype} samplers; probe |dlogp| max {sync['sync_max_diff']:.1e}, "
-                 f"{probe_statistic(ws.dtype)} {sync.get('sync_probe_judged', float('nan')):.1e}, "
-                 f"tolerance {ws.tolerance:.1e} on the {probe_statistic(ws.dtype)})")
+                 f"{ws.stat} {sync['sync_probe_judged']:.1e}, tolerance {ws.tolerance:.1e} on the {ws.stat})")
         where = self.actors.placement()
         if len({where["learner"], *where["samplers"]}) > 1:  # a multi-node cluster: say what runs where
             short = [str(n)[:8] for n in (where["learner"], *where["samplers"])]

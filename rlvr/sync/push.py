@@ -252,6 +252,7 @@ class WeightSync:
                  tolerance: float | None = None, update_tolerance: float = 0.01):
         self.learner, self.fleet, self.dtype, self.probe, self.check = learner, fleet, dtype, probe, check
         self.mode, self.lossy = resolve_mode(mode, dtype)
+        self.stat = probe_statistic(dtype)
         self.configured_tolerance, self.update_tolerance = tolerance, update_tolerance
         self.tolerance = calibrated_tolerance(dtype, math.nan, tolerance)
         self.floor = math.nan
@@ -308,18 +309,16 @@ class WeightSync:
             loss = verify_update(step, meta, reports, exact=not self.lossy, update_tolerance=self.update_tolerance)
         else:
             loss = max(update_loss(r["served"], meta["fingerprints"]) for r in reports)
-        diff = math.nan
+        diff = judged = math.nan
         if self.check:
             learner_ref = self.learner.logprobs.remote(self.probe)  # runs while the samplers probe
             sampler_lps = self.fleet.call_all("probe_logprobs", self.probe)
             learner_lp = ray.get(learner_ref)
-            stat = probe_statistic(self.dtype)
             if calibrate:
-                self.floor = max(compare_logprobs(learner_lp, lp, stat) for lp in sampler_lps)
+                self.floor = max(compare_logprobs(learner_lp, lp, self.stat) for lp in sampler_lps)
                 self.tolerance = calibrated_tolerance(self.dtype, self.floor, self.configured_tolerance)
-                log.info("sync: probe %s floor %.3g, tolerance %.3g", stat, self.floor, self.tolerance)
-            judged = check_sync(step, learner_lp, sampler_lps, self.tolerance, stat)
+                log.info("sync: probe %s floor %.3g, tolerance %.3g", self.stat, self.floor, self.tolerance)
+            judged = check_sync(step, learner_lp, sampler_lps, self.tolerance, self.stat)
             diff = max(compare_logprobs(learner_lp, lp) for lp in sampler_lps)
-            return {"sync_bytes": meta["bytes"], "sync_update_loss": loss, "sync_max_diff": diff,
-                    "sync_probe_judged": judged}
-        return {"sync_bytes": meta["bytes"], "sync_update_loss": loss, "sync_max_diff": diff}
+        return {"sync_bytes": meta["bytes"], "sync_update_loss": loss, "sync_max_diff": diff,
+                "sync_probe_judged": judged}
