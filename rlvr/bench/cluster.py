@@ -162,7 +162,7 @@ def _report(run_dir: Path, steps: int, nodes: list[dict], loss: dict, after: dic
         "checkpoint": latest.read_text().strip() if latest.exists() else None,
         "adapter_saved": (run_dir / "adapter" / "adapter_model.safetensors").exists(),
         "per_step": [{k: r.get(k) for k in ("step", "sync_s", "sync_bytes", "sync_max_diff", "sync_update_loss",
-                                            "gen_s", "step_s", "sampler_restarts")}
+                                            "sync_base_loss", "gen_s", "step_s", "sampler_restarts")}
                      | {"adapter_object_nodes": adapter_nodes.get(r["step"])} for r in rows],
         "total_s": round(total_s, 1), "run_dir": str(run_dir),
     }

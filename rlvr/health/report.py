@@ -157,7 +157,8 @@ def figures(rows: list[dict], out: Path) -> list[tuple[str, str]]:
         "sync.png": ("Weight sync and sampler/learner mismatch", [
             ("seconds", [line("sync_s", "sync seconds")]),
             ("logprob", [line("sync_max_diff", "probe max |dlogp|"), line("mismatch_max_abs", "mismatch max |dlogp|")]),
-            ("KL / loss", [line("mismatch_kl", "mismatch KL"), line("sync_update_loss", "sync update loss")])]),
+            ("KL / loss", [line("mismatch_kl", "mismatch KL"), line("sync_update_loss", "sync update loss"),
+                           line("sync_base_loss", "sync base loss")])]),
         "time.png": ("Where a step's time goes (seconds)", [
             ("seconds", [line("gen_s", "generation"), line("reward_s", "rewards"), line("seconds", "learner"),
                          line("sync_s", "sync"), line("step_s", "whole step")])]),

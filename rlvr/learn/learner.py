@@ -35,6 +35,7 @@ import torch
 from rlvr.config import LORA_TARGETS, AlgoConfig, LearnerConfig, RunSection
 from rlvr.learn.grpo import logprob_mismatch, policy_loss, tis_stats, tis_weights
 from rlvr.learn.policy import (
+    base_fingerprints,
     dense_weights,
     load_policy,
     lora_factors,
@@ -97,6 +98,7 @@ class Learner:
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
         self._packer = Packer()  # one export buffer, reused by every sync (rlvr.sync.wire says why)
+        self._base_fp: dict | None = None  # the frozen base's fingerprints, computed on the first export
 
     # ---- training -------------------------------------------------------------------------------
     def train_step(
@@ -233,15 +235,19 @@ class Learner:
         """(safetensors bytes of the LoRA factors, `rlvr.sync.wire.adapter_tensors`; what the samplers must serve).
 
         The second item, for the driver's check (`rlvr.sync.push.verify_update`): this learner's step
-        (`version`), the blob's size (`bytes`) and per module the fingerprint of its update, computed here
-        from the parameters themselves. The array is this learner's export buffer (see `export_weights`).
+        (`version`), the blob's size (`bytes`), per module the fingerprint of its update and (`base`) of the
+        frozen base it computes with, both from the parameters themselves. The array is this learner's export
+        buffer (see `export_weights`).
         """
         from rlvr.sync.push import lowrank_fingerprint
 
         factors = lora_factors(self.model)
         blob = self._packer.pack(adapter_tensors(factors, self.step))
         fingerprints = {m: lowrank_fingerprint(m, f.a, f.b, f.scaling).flatten().tolist() for m, f in factors.items()}
-        return blob, {"version": self.step, "bytes": int(blob.nbytes), "fingerprints": fingerprints}
+        if self._base_fp is None:
+            self._base_fp = base_fingerprints(self.model)
+        return blob, {"version": self.step, "bytes": int(blob.nbytes), "fingerprints": fingerprints,
+                      "base": self._base_fp}
 
     def save_adapter(self, path: str | os.PathLike) -> None:
         """peft adapter folder (adapter_config.json + adapter_model.safetensors): loads in peft and vLLM."""

@@ -243,6 +243,21 @@ def lora_factors(model) -> dict[str, LoraFactors]:
     return out
 
 
+def base_fingerprints(model) -> dict[str, list[float]]:
+    """Per LoRA-adapted module (HF name) the fingerprint of its base weight as this model computes with it
+    (nf4 dequantized; `rlvr.sync.push.dense_fingerprint`, k*k floats): what a sampler's served base must match.
+
+    One module dequantized at a time, so it costs no whole-model copy."""
+    from peft.tuners.lora import LoraLayer
+
+    from rlvr.sync.push import dense_fingerprint
+
+    causal_lm = model.get_base_model()
+    with torch.no_grad():
+        return {name: dense_fingerprint(name, _dense_weight(layer.get_base_layer())).flatten().tolist()
+                for name, layer in causal_lm.named_modules() if isinstance(layer, LoraLayer)}
+
+
 def _add_delta_(weight: torch.Tensor, layer, adapter: str) -> None:
     """weight += B @ A * scaling, in place (one 425 MB model's worth fewer copies per sync than
     `weight + get_delta_weight()`); peft's own delta for the layouts this shortcut does not cover."""

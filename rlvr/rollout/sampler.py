@@ -93,7 +93,7 @@ class WeightLoaderExtension:
 
     def rlvr_adapter_report(self) -> dict:
         server = getattr(self, "rlvr_server", None)
-        return server.report() if server else {"version": -1, "mode": "none", "received": {}, "served": {}}
+        return server.report() if server else {"version": -1, "mode": "none", "received": {}, "served": {}, "base": {}}
 
 
 def _hf_tensors(blob) -> dict:

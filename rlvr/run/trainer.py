@@ -115,7 +115,8 @@ class Trainer:
         ws = self.actors.sync
         self.say(f"[rlvr] actors ready and weights verified in {time.perf_counter() - t0:.0f} s (sync mode {ws.mode}, "
                  f"{ws.dtype} samplers; probe |dlogp| max {sync['sync_max_diff']:.1e}, "
-                 f"{ws.stat} {sync['sync_probe_judged']:.1e}, tolerance {ws.tolerance:.1e} on the {ws.stat})")
+                 f"{ws.stat} {sync['sync_probe_judged']:.1e}, tolerance {ws.tolerance:.1e} on the {ws.stat}; "
+                 f"base {sync['sync_base_loss']:.1e})")
         where = self.actors.placement()
         if len({where["learner"], *where["samplers"]}) > 1:  # a multi-node cluster: say what runs where
             short = [str(n)[:8] for n in (where["learner"], *where["samplers"])]

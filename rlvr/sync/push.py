@@ -16,13 +16,17 @@ Proof, every step (`verify_update`), against numbers the learner computes from i
   relative L2 distance estimates the relative L2 error of the served update (`sync_update_loss`: E[(v^T
   X u)^2] = |X|_F^2 for Gaussian u, v; k^2 samples per module); above `sync.update_tolerance` in an
   exact mode the run stops (a lossy merge where exact was asked, a delta applied twice or scaled wrong);
+- the base (`verify_base`, `lora` mode): per targeted module ``V^T W U`` of the base as the sampler's live
+  kernel computes it, against the learner's dequantized base (`sync_base_loss`). The probe alone misses a
+  wrong base in bf16: Qwen2.5-0.5B served its own weights where the learner computes on nf4 moved the
+  probe's median by 0.12 (tolerance 0.5), the base fingerprints by 0.094 (right base: 0.003);
 - the probe: the samplers' logprobs of a fixed sequence against the learner's, within a tolerance
   calibrated at start-up from the floor the dtypes alone give (`calibrated_tolerance`): catches what
   fingerprints cannot see (a wrong base, embeddings, a served layer that is not called). fp32 is judged on
   the largest per-token difference; bf16/fp16 on the median (`probe_statistic`), because their rounding shows
   as scattered per-token spikes that grow as training sharpens the policy (SmolLM2-135M, bf16 on an AMX CPU:
   max 0.23-1.46 over 32 tokens in healthy steps, which stopped the default job at 1.05 > 1.0), while a wrong
-  base moves most tokens (median 1.8 against 0.03-0.12 healthy).
+  base moves most tokens on SmolLM2 (median 1.8 against 0.03-0.12 healthy) but not on every model (above).
 
 What this module does NOT do: export (``rlvr.learn.learner``), rebuild the served weights (``rlvr.sync.serving``),
 or place actors (``rlvr.run.actors``). fp32 samplers against an fp32 learner match the probe to ~1e-6 (tiny
@@ -41,10 +45,10 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["SyncMismatchError", "WeightSync", "calibrated_tolerance", "check_sync", "compare_logprobs",
+__all__ = ["SyncMismatchError", "WeightSync", "base_tolerance", "calibrated_tolerance", "check_sync", "compare_logprobs",
            "default_tolerance", "dense_fingerprint", "lowrank_fingerprint", "make_probe", "probe_statistic",
            "reference_logprobs",
-           "resolve_mode", "update_loss", "verify_update"]
+           "resolve_mode", "update_loss", "verify_base", "verify_update"]
 
 log = logging.getLogger(__name__)
 FINGERPRINT_K = 4  # k x k projections per module
@@ -52,6 +56,10 @@ FINGERPRINT_K = 4  # k x k projections per module
 # fp32 (max) measured 1e-6 (tiny) .. 6e-5 (SmolLM2); 1e-3 leaves room for kernels while a stale push shows
 # ~0.1-1. bf16 (median) measured 0.03-0.12 in healthy steps of SmolLM2, 1.8 for a wrong base (module docstring).
 _TOLERANCE = {"float32": 1e-3, "bfloat16": 0.5, "float16": 0.5}
+# The served base's fingerprints against the learner's (relative L2, `verify_base`), measured with the right
+# base: bf16 0.0027-0.0031 (tiny, SmolLM2-135M, Qwen2.5-0.5B; worst module 0.0064), fp32 2e-7; a wrong one:
+# the model's own weights where the learner computes on nf4 0.086-0.094, another model 1.4.
+_BASE_TOLERANCE = {"float32": 1e-4, "bfloat16": 0.02, "float16": 0.02}
 
 
 def default_tolerance(dtype: str) -> float:
@@ -238,6 +246,32 @@ def calibrated_tolerance(dtype: str, floor: float, configured: float | None) -> 
     return max(default_tolerance(dtype), 3.0 * floor) if math.isfinite(floor) else default_tolerance(dtype)
 
 
+def base_tolerance(dtype: str) -> float:
+    """`verify_base`'s tolerance for samplers running in `dtype` (their kernels' rounding, with a margin)."""
+    return _BASE_TOLERANCE[dtype]
+
+
+def verify_base(step: int, learner: dict, reports: Sequence[dict], tolerance: float) -> float:
+    """Check the base each `lora`-mode sampler computes with (`AdapterServer` report `base`) against the
+    learner's (`learner["base"]`, from its own dequantized weights); returns the worst relative L2 distance
+    (NaN when no sampler reports a base: merge mode). Raises SyncMismatchError naming the sampler."""
+    worst = math.nan
+    for i, rep in enumerate(reports):
+        if rep.get("mode") != "lora":
+            continue
+        served = rep.get("base", {})
+        loss = update_loss(served, learner["base"])
+        if not loss <= tolerance:
+            per = {m: update_loss({m: served[m]} if m in served else {}, {m: w}) for m, w in learner["base"].items()}
+            far = max(per, key=per.get)
+            raise SyncMismatchError(step, loss, tolerance, sampler=i, message=(
+                f"computes with a base that is not the learner's (relative difference {loss:.3g}, tolerance "
+                f"{tolerance:g}; worst module {far}): a wrong or partial base load, e.g. the model's own weights "
+                f"served where the learner computes on nf4-dequantized ones"))
+        worst = loss if math.isnan(worst) else max(worst, loss)
+    return worst
+
+
 # ------------------------------------------------------------------------------------------------ the owner
 
 
@@ -307,8 +341,11 @@ class WeightSync:
         reports = self.fleet.call_all("adapter_report")
         if self.check:
             loss = verify_update(step, meta, reports, exact=not self.lossy, update_tolerance=self.update_tolerance)
+            base = verify_base(step, meta, reports, base_tolerance(self.dtype))
         else:
             loss = max(update_loss(r["served"], meta["fingerprints"]) for r in reports)
+            base = max((update_loss(r["base"], meta["base"]) for r in reports if r.get("mode") == "lora"),
+                       default=math.nan)
         diff = judged = math.nan
         if self.check:
             learner_ref = self.learner.logprobs.remote(self.probe)  # runs while the samplers probe
@@ -320,5 +357,5 @@ class WeightSync:
                 log.info("sync: probe %s floor %.3g, tolerance %.3g", self.stat, self.floor, self.tolerance)
             judged = check_sync(step, learner_lp, sampler_lps, self.tolerance, self.stat)
             diff = max(compare_logprobs(learner_lp, lp) for lp in sampler_lps)
-        return {"sync_bytes": meta["bytes"], "sync_update_loss": loss, "sync_max_diff": diff,
-                "sync_probe_judged": judged}
+        return {"sync_bytes": meta["bytes"], "sync_update_loss": loss, "sync_base_loss": base,
+                "sync_max_diff": diff, "sync_probe_judged": judged}

@@ -16,7 +16,8 @@ the adapter: per LoRA-targeted module `lora_A` [r, in], `lora_B` [out, r] (fp32)
   bf16 it rounds the update away (`rlvr.sync.push` says so at start and measures how much).
 
 `report()` fingerprints what is served (`rlvr.sync.push.lowrank_fingerprint` / `dense_fingerprint`), read
-from the live buffers in `lora` mode, so that the driver can compare it with the learner's own numbers.
+from the live buffers in `lora` mode, so that the driver can compare it with the learner's own numbers; in
+`lora` mode also the base, as the live kernels compute it.
 
 What this module does NOT do: decide the mode (`rlvr.sync.push.resolve_mode`), compare fingerprints (the
 driver does, `rlvr.sync.push`), or serve tensor-parallel engines (one worker per sampler; refused otherwise).
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from rlvr.sync.push import dense_fingerprint, lowrank_fingerprint
+from rlvr.sync.push import dense_fingerprint, lowrank_fingerprint, probe_vectors
 from rlvr.sync.wire import parse_adapter
 
 __all__ = ["AdapterServer", "MODES"]
@@ -167,7 +168,28 @@ class AdapterServer:
         received and of the update actually served (lists of floats; see `rlvr.sync.push`)."""
         return {"version": self.version, "mode": self.mode,
                 "received": {m: fp.flatten().tolist() for m, fp in self.received.items()},
-                "served": {m: fp.flatten().tolist() for m, fp in self._served_fingerprints().items()}}
+                "served": {m: fp.flatten().tolist() for m, fp in self._served_fingerprints().items()},
+                "base": {m: fp.flatten().tolist() for m, fp in self._base_fingerprints().items()}}
+
+    def _base_fingerprints(self) -> dict:
+        """`lora` mode: per module V^T W U of the base as the live kernel computes it (the layer's own quant
+        method, without the adapter, on the k probe vectors U in the serving dtype). A base that is not the
+        learner's (its own weights where the learner computes on nf4, a layer left unloaded) shows here
+        exactly, where the probe's logprobs may barely move. Merge mode serves base + update in one weight:
+        its base is not separately visible, so nothing is reported."""
+        if self.mode != "lora":
+            return {}
+        out = {}
+        with torch.no_grad():
+            for m, p in self._pieces.items():
+                module = self._shapes[p.layer][0]
+                method = module.quant_method
+                inner = method.inner if isinstance(method, _LoraMethod) else method
+                v, u = probe_vectors(m, p.rows.stop - p.rows.start, module_in(module))  # [out, k], [in, k]
+                x = u.t().contiguous().to(device=_device(module), dtype=self.dtype)  # [k, in]
+                y = inner.apply(module, x)  # [k, out_total]
+                out[m] = v.t() @ y[:, p.rows].t().cpu().double()  # [k, k]
+        return out
 
     def _served_fingerprints(self) -> dict:
         if self.mode == "merge":

@@ -59,3 +59,4 @@ def test_run_on_three_nodes_survives_losing_the_samplers_node(tmp_path):
         serving = before if s["step"] <= out["killed_after_step"] else after  # the sampler's node at that step
         assert {out["learner_node"], serving} <= set(s["adapter_object_nodes"]), s
         assert s["sync_max_diff"] <= 1e-3 and s["sync_update_loss"] <= 1e-6  # fp32: the sync check passed
+        assert s["sync_base_loss"] <= 1e-4  # the replacement sampler got the learner's base too

@@ -69,6 +69,7 @@ def test_smoke_config_runs_the_whole_loop(tmp_path):
     for s in steps:
         assert s["sync_max_diff"] <= 1e-3  # fp32 sampler: the push must be exact up to kernels
         assert s["sync_update_loss"] <= 1e-6 and 0 < s["sync_bytes"]  # only the adapter, served exactly
+        assert s["sync_base_loss"] <= 1e-4  # on the learner's base, through the live kernels
         assert s["tokens_per_s"] > 0 and s["completion_len_mean"] > 0
         assert "tis_weight_mean" not in s
     trained = [s for s in steps if "mismatch_max_abs" in s]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from rlvr.learn.policy import LoraFactors
 from rlvr.sync.push import (
     SyncMismatchError,
+    base_tolerance,
     calibrated_tolerance,
     check_sync,
     compare_logprobs,
@@ -20,6 +21,7 @@ from rlvr.sync.push import (
     probe_vectors,
     resolve_mode,
     update_loss,
+    verify_base,
     verify_update,
 )
 from rlvr.sync.wire import Packer, adapter_tensors, parse_adapter, unpack
@@ -180,3 +182,47 @@ def test_bf16_is_judged_on_the_median_so_a_rounding_spike_passes_and_a_shifted_b
     with pytest.raises(ValueError, match="unknown probe statistic"):
         compare_logprobs(learner, spike, "mean")
 
+
+
+def bases(seed: int, noise: float = 0.0) -> dict[str, list[float]]:
+    """Base fingerprints of random dense weights; `noise` adds a relative error to every weight."""
+    gen = torch.Generator().manual_seed(seed)
+    out = {}
+    for m, (o, i) in SHAPES.items():
+        w = torch.randn(o, i, generator=gen, dtype=torch.float64)
+        w = w + noise * w.abs().mean() * torch.randn(o, i, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+        out[m] = dense_fingerprint(m, w).flatten().tolist()
+    return out
+
+
+def test_verify_base_passes_the_learners_base_and_dtype_rounding():
+    want = {"base": bases(0)}
+    assert verify_base(1, want, [{"mode": "lora", "base": bases(0)}], base_tolerance("float32")) == 0.0
+    rounded = verify_base(1, want, [{"mode": "lora", "base": bases(0, noise=0.003)}], base_tolerance("bfloat16"))
+    assert 0 < rounded < base_tolerance("bfloat16")
+
+
+@pytest.mark.parametrize("served, why", [
+    (lambda: bases(1), "another model"),
+    (lambda: bases(0, noise=0.09), "nf4-sized rounding: own weights served, nf4 learned"),
+    (lambda: {m: fp for m, fp in bases(0).items() if m != "lm_head"}, "a module whose base is not reported"),
+])
+def test_a_base_that_is_not_the_learners_stops_naming_the_sampler(served, why):
+    want = {"base": bases(0)}
+    reports = [{"mode": "lora", "base": bases(0)}, {"mode": "lora", "base": served()}]
+    with pytest.raises(SyncMismatchError, match="sampler 1 computes with a base that is not the learner's") as err:
+        verify_base(4, want, reports, base_tolerance("bfloat16"))
+    assert err.value.max_diff > base_tolerance("bfloat16"), why
+
+
+def test_verify_base_names_the_worst_module_and_skips_merge_mode():
+    want = {"base": bases(0)}
+    served = dict(bases(0), lm_head=bases(1)["lm_head"])
+    with pytest.raises(SyncMismatchError, match="worst module lm_head"):
+        verify_base(2, want, [{"mode": "lora", "base": served}], base_tolerance("float32"))
+    assert math.isnan(verify_base(2, want, [{"mode": "merge", "base": {}}], base_tolerance("float32")))
+
+
+def test_base_tolerance_sits_between_rounding_and_a_wrong_base():
+    """Measured (rlvr/sync/push.py): right base bf16 <= 0.0064 per module, fp32 2e-7; own-for-nf4 >= 0.086."""
+    assert 0.0064 < base_tolerance("bfloat16") < 0.086 and 2e-7 < base_tolerance("float32") < 0.086
