@@ -34,6 +34,7 @@ import torch
 
 from rlvr.config import LORA_TARGETS, AlgoConfig, LearnerConfig, RunSection
 from rlvr.learn.grpo import logprob_mismatch, policy_loss, tis_stats, tis_weights
+from rlvr.learn.heap import release_heap
 from rlvr.learn.policy import (
     base_fingerprints,
     dense_weights,
@@ -150,7 +151,9 @@ class Learner:
         else:  # one bad batch must not poison the adapter or Adam's moments; the driver sees the flag
             sums["nonfinite_grad"] = 1.0
         self.step += 1
-        return self._step_stats(sums, seen, tis_cap, grad_norm, total_tokens, start)
+        stats = self._step_stats(sums, seen, tis_cap, grad_norm, total_tokens, start)
+        release_heap()  # the step's freed activations back to the OS (rlvr.learn.heap says why)
+        return stats
 
     def _micro_batches(self, samples: list[TrainSample]) -> list[list[TrainSample]]:
         """Chunks of `micro_batch` samples, grouped by length so little compute goes to padding."""
@@ -229,7 +232,9 @@ class Learner:
     def export_base(self, *, dtype: str = "float32") -> np.ndarray:
         """Safetensors bytes of the whole base model without the LoRA delta (nf4 dequantized: the base this
         learner computes with), for a sampler's start-up; after that only `export_adapter` moves."""
-        return Packer().pack(dense_weights(self.model, full=True, dtype=torch_dtype(dtype), with_delta=False))
+        blob = Packer().pack(dense_weights(self.model, full=True, dtype=torch_dtype(dtype), with_delta=False))
+        release_heap()  # the dense copies it packed from
+        return blob
 
     def export_adapter(self) -> tuple[np.ndarray, dict]:
         """(safetensors bytes of the LoRA factors, `rlvr.sync.wire.adapter_tensors`; what the samplers must serve).

@@ -101,3 +101,16 @@ def test_a_non_finite_gradient_skips_the_update_and_says_so(make_learner):
     assert stats["nonfinite_grad"] == 1.0
     assert learner.logprobs(PROMPT + COMPLETION) == before
     assert "nonfinite_grad" not in learner.train_step([TrainSample(PROMPT, COMPLETION, 1.0)])
+
+
+def test_each_step_hands_its_freed_heap_back(make_learner, monkeypatch):
+    """The step's activations are freed and then trimmed (rlvr.learn.heap), after the step's stats are made."""
+    import rlvr.learn.learner as learner_module
+
+    calls = []
+    monkeypatch.setattr(learner_module, "release_heap", lambda: calls.append("trim") or True)
+    learner = make_learner()
+    learner.train_step([TrainSample(PROMPT, COMPLETION, 1.0), TrainSample(PROMPT, COMPLETION[:3], -1.0)])
+    assert calls == ["trim"]
+    learner.export_base()
+    assert calls == ["trim", "trim"]
