@@ -17,17 +17,17 @@ import os
 from datetime import date
 from pathlib import Path
 
-import yaml
+from rlvr.health.report import load_run
+from rlvr.run.outputs import MEMORY
 
 _GB_PER_GIB = (1 << 30) / 1e9
 
 
 def summarise(run_dir: Path, target_gb: float | None) -> dict:
-    mem = json.loads((run_dir / "memory.json").read_text())
-    cfg = yaml.safe_load((run_dir / "config.resolved.yaml").read_text())
-    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    mem = json.loads((run_dir / MEMORY).read_text())
+    rows, _, _, _, cfg = load_run(run_dir)  # metrics lines and the resolved config, as scripts/train_result.py reads them
     steps = [{k: r[k] for k in ("step", "step_s", "gen_s", "seconds", "reward_mean") if k in r}
-             for r in lines if "reward_mean" in r]
+             for r in rows if "reward_mean" in r]
     every = max(1, round(20 / mem["interval_s"]))
     out = {
         "model": cfg["model"]["path"],

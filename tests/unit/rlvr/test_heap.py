@@ -12,10 +12,11 @@ from rlvr.learn.heap import release_heap
 # arena), frees all but the last (which pins the heap's top: glibc's own trimming only shrinks the top) and
 # prints its RSS before and after release_heap.
 _CHILD = """
-import sys
+import os
 from rlvr.learn.heap import release_heap
+from rlvr.run.memwatch import read_memory
 def rss():
-    return int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20
+    return read_memory(os.getpid())[0] >> 20
 blocks = [bytearray(100_000) for _ in range(2000)]
 for b in blocks:
     b[::4096] = b'x' * len(b[::4096])
